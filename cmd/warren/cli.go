@@ -1,0 +1,3 @@
+package main
+
+func runCLI(args []string) int { panic("not implemented") }

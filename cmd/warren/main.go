@@ -1,0 +1,34 @@
+// Command warren runs Docker-style containers without root.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"warren/rootless/bootstrap"
+	"warren/rootless/engine"
+	"warren/rootless/runtime"
+)
+
+func main() {
+	// Hidden re-exec entry points come first: a container's init must not pay
+	// for building the CLI.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "__init":
+			runtime.InitMain()
+		case "__exec":
+			runtime.ExecMain()
+		case "__engine":
+			if err := engine.Main(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "warren engine:", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	if bootstrap.IsChild() {
+		bootstrap.ChildMain()
+	}
+	os.Exit(runCLI(os.Args))
+}
