@@ -1,0 +1,192 @@
+package linker
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/api/types/network"
+)
+
+func ports(t *testing.T, specs ...string) network.PortSet {
+	t.Helper()
+	set := network.PortSet{}
+	for _, s := range specs {
+		p, err := network.ParsePort(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set[p] = struct{}{}
+	}
+	return set
+}
+
+func TestEnv(t *testing.T) {
+	tests := []struct {
+		name string
+		link Link
+		want []string
+	}{
+		{
+			// docs: engine/network/links.md, with the code's order.
+			name: "one port",
+			link: Link{Name: "/web2/db", SourceIP: "172.17.0.5", Ports: ports(t, "5432/tcp"), Env: []string{"PATH=/usr/bin", "HOME=/root", "PG_VERSION=9.6", "EMPTY=", "BARE"}},
+			want: []string{
+				"DB_PORT=tcp://172.17.0.5:5432",
+				"DB_PORT_5432_TCP=tcp://172.17.0.5:5432",
+				"DB_PORT_5432_TCP_ADDR=172.17.0.5",
+				"DB_PORT_5432_TCP_PORT=5432",
+				"DB_PORT_5432_TCP_PROTO=tcp",
+				"DB_NAME=/web2/db",
+				"DB_ENV_PG_VERSION=9.6",
+				"DB_ENV_EMPTY=",
+			},
+		},
+		{
+			// moby TestLinkMultipleEnv: a range gets _START/_END after its ports.
+			name: "range",
+			link: Link{Name: "/web/docker", SourceIP: "172.0.17.2", Ports: ports(t, "6379/tcp", "6380/tcp", "6381/tcp")},
+			want: []string{
+				"DOCKER_PORT=tcp://172.0.17.2:6379",
+				"DOCKER_PORT_6379_TCP=tcp://172.0.17.2:6379",
+				"DOCKER_PORT_6379_TCP_ADDR=172.0.17.2",
+				"DOCKER_PORT_6379_TCP_PORT=6379",
+				"DOCKER_PORT_6379_TCP_PROTO=tcp",
+				"DOCKER_PORT_6380_TCP=tcp://172.0.17.2:6380",
+				"DOCKER_PORT_6380_TCP_ADDR=172.0.17.2",
+				"DOCKER_PORT_6380_TCP_PORT=6380",
+				"DOCKER_PORT_6380_TCP_PROTO=tcp",
+				"DOCKER_PORT_6381_TCP=tcp://172.0.17.2:6381",
+				"DOCKER_PORT_6381_TCP_ADDR=172.0.17.2",
+				"DOCKER_PORT_6381_TCP_PORT=6381",
+				"DOCKER_PORT_6381_TCP_PROTO=tcp",
+				"DOCKER_PORT_6379_TCP_START=tcp://172.0.17.2:6379",
+				"DOCKER_PORT_6379_TCP_PORT_START=6379",
+				"DOCKER_PORT_6379_TCP_END=tcp://172.0.17.2:6381",
+				"DOCKER_PORT_6379_TCP_PORT_END=6381",
+				"DOCKER_NAME=/web/docker",
+			},
+		},
+		{
+			// TCP first even when a UDP port is lower; non-consecutive
+			// ports get no range; '-' becomes '_' but dots stay.
+			name: "tcp priority",
+			link: Link{Name: "/web/my-db.x", SourceIP: "172.17.0.2", Ports: ports(t, "53/udp", "8080/tcp", "6300/udp", "6382/udp")},
+			want: []string{
+				"MY_DB.X_PORT=tcp://172.17.0.2:8080",
+				"MY_DB.X_PORT_8080_TCP=tcp://172.17.0.2:8080",
+				"MY_DB.X_PORT_8080_TCP_ADDR=172.17.0.2",
+				"MY_DB.X_PORT_8080_TCP_PORT=8080",
+				"MY_DB.X_PORT_8080_TCP_PROTO=tcp",
+				"MY_DB.X_PORT_53_UDP=udp://172.17.0.2:53",
+				"MY_DB.X_PORT_53_UDP_ADDR=172.17.0.2",
+				"MY_DB.X_PORT_53_UDP_PORT=53",
+				"MY_DB.X_PORT_53_UDP_PROTO=udp",
+				"MY_DB.X_PORT_6300_UDP=udp://172.17.0.2:6300",
+				"MY_DB.X_PORT_6300_UDP_ADDR=172.17.0.2",
+				"MY_DB.X_PORT_6300_UDP_PORT=6300",
+				"MY_DB.X_PORT_6300_UDP_PROTO=udp",
+				"MY_DB.X_PORT_6382_UDP=udp://172.17.0.2:6382",
+				"MY_DB.X_PORT_6382_UDP_ADDR=172.17.0.2",
+				"MY_DB.X_PORT_6382_UDP_PORT=6382",
+				"MY_DB.X_PORT_6382_UDP_PROTO=udp",
+				"MY_DB.X_NAME=/web/my-db.x",
+			},
+		},
+		{
+			name: "no ports",
+			link: Link{Name: "/web/first", SourceIP: "172.17.0.3", Env: []string{"e1=", "e2=v2", "e3=v3=v3"}},
+			want: []string{"FIRST_NAME=/web/first", "FIRST_ENV_e1=", "FIRST_ENV_e2=v2", "FIRST_ENV_e3=v3=v3"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Env(tt.link); !slices.Equal(got, tt.want) {
+				t.Errorf("Env() =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestHostsRender(t *testing.T) {
+	// docker-behavior.md 2.1: web = 172.17.0.3 with --add-host foo:1.2.3.4 --link db:webdb.
+	h := Hosts{
+		IPv6:     true,
+		Extra:    []HostsEntry{{IP: "1.2.3.4", Names: []string{"foo"}}},
+		Links:    []LinkHost{{IP: "172.17.0.2", Alias: "webdb", Hostname: "2f3e4d5c6b7a", Name: "db"}},
+		SelfIPs:  []string{"172.17.0.3"},
+		Hostname: "9a8b7c6d5e4f",
+	}
+	want := "127.0.0.1\tlocalhost\n" +
+		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
+		"fe00::\tip6-localnet\n" +
+		"ff00::\tip6-mcastprefix\n" +
+		"ff02::1\tip6-allnodes\n" +
+		"ff02::2\tip6-allrouters\n" +
+		"1.2.3.4\tfoo\n" +
+		"172.17.0.2\twebdb 2f3e4d5c6b7a db\n" +
+		"172.17.0.3\t9a8b7c6d5e4f\n"
+	if got := string(h.Render()); got != want {
+		t.Errorf("Render() =\n%s\nwant\n%s", got, want)
+	}
+
+	tests := []struct {
+		hosts Hosts
+		want  string
+	}{
+		{Hosts{Links: []LinkHost{{IP: "172.17.0.2", Alias: "db", Hostname: "2f3e4d5c6b7a", Name: "db"}}}, "127.0.0.1\tlocalhost\n172.17.0.2\tdb 2f3e4d5c6b7a\n"},
+		{Hosts{SelfIPs: []string{"172.17.0.4"}, Hostname: "web.example.com"}, "127.0.0.1\tlocalhost\n172.17.0.4\tweb.example.com web\n"},
+		{Hosts{SelfIPs: []string{"172.17.0.4"}, Hostname: "web", Domainname: "example.com"}, "127.0.0.1\tlocalhost\n172.17.0.4\tweb.example.com web\n"},
+		{Hosts{Hostname: "abc"}, "127.0.0.1\tlocalhost\n"},
+	}
+	for _, tt := range tests {
+		if got := string(tt.hosts.Render()); got != tt.want {
+			t.Errorf("Render(%+v) = %q, want %q", tt.hosts, got, tt.want)
+		}
+	}
+}
+
+func TestUpdateLinkIP(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts")
+	before := "127.0.0.1\tlocalhost\n" +
+		"172.17.0.2\tonetwo 2f3e4d5c6b7a one\n" +
+		"172.17.0.2\tone 2f3e4d5c6b7a\n" +
+		"172.17.0.9\tone.example\n" +
+		"10.0.0.1\tonetwothree\n" +
+		"# a line the container wrote\n" +
+		"172.17.0.3\tself\n"
+	if err := os.WriteFile(path, []byte(before), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inode := func() uint64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Sys().(*syscall.Stat_t).Ino
+	}
+	ino := inode()
+	if err := UpdateLinkIP(path, "onetwo", "172.17.0.7"); err != nil {
+		t.Fatal(err)
+	}
+	if err := UpdateLinkIP(path, "one", "172.17.0.8"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := "127.0.0.1\tlocalhost\n" +
+		"172.17.0.7\tonetwo 2f3e4d5c6b7a one\n" +
+		"172.17.0.8\tone 2f3e4d5c6b7a\n" +
+		"172.17.0.8\tone.example\n" +
+		"10.0.0.1\tonetwothree\n" +
+		"# a line the container wrote\n" +
+		"172.17.0.3\tself\n"
+	if string(got) != want {
+		t.Errorf("after update:\n%s\nwant\n%s", got, want)
+	}
+	if inode() != ino {
+		t.Error("UpdateLinkIP replaced the file; a bind mount would not see it")
+	}
+}
