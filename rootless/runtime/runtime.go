@@ -5,9 +5,19 @@
 package runtime
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
+	"os/exec"
+	goruntime "runtime"
+	"sync"
 	"syscall"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // Mount is one -v bind.
@@ -23,23 +33,23 @@ type Spec struct {
 	// Lowers are the image's unpacked layer folders, top-most first (overlay
 	// lowerdir order); Upper and Work are the container's own folders; Rootfs
 	// is an empty folder the root is mounted on.
-	Lowers             []string
+	Lowers              []string
 	Upper, Work, Rootfs string
-	Args               []string // entrypoint + cmd; Args[0] is looked up in PATH inside the root
-	Env                []string
-	Cwd                string // "" = "/"
-	User               string // "", "uid", "uid:gid", "name", "name:group"
-	Tty                bool
-	OpenStdin          bool
-	Mounts             []Mount
+	Args                []string // entrypoint + cmd; Args[0] is looked up in PATH inside the root
+	Env                 []string
+	Cwd                 string // "" = "/"
+	User                string // "", "uid", "uid:gid", "name", "name:group"
+	Tty                 bool
+	OpenStdin           bool
+	Mounts              []Mount
 	// Files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf.
 	HostsPath, HostnamePath, ResolvConfPath string
 	// NetNS: "" = a new network namespace (loopback up), "host" = the
 	// engine's, or a path such as /proc/PID/ns/net to join.
-	NetNS          string
+	NetNS           string
 	CapAdd, CapDrop []string
-	Privileged     bool
-	ReadonlyRootfs bool
+	Privileged      bool
+	ReadonlyRootfs  bool
 }
 
 // ExecSpec describes a process started in a running container.
@@ -63,31 +73,311 @@ type Process struct {
 	Stdin   io.WriteCloser
 	Stdout  io.ReadCloser
 	Stderr  io.ReadCloser
+
+	cmd  *exec.Cmd
+	sync *net.UnixConn // nil once the command runs
+
+	waitOnce sync.Once
+	code     int
+	waitErr  error
 }
+
+// Docker's prefixes for failures of the init and of exec.
+const (
+	createPrefix = "failed to create task for container: unable to start container process: "
+	execPrefix   = "OCI runtime exec failed: exec failed: unable to start container process: "
+)
 
 // Create starts spec's init in new mount, pid, uts, ipc and (unless NetNS
 // says otherwise) network namespaces and sets up its root; it returns with
 // the init paused before exec, so the caller can wire the network.
-func Create(spec *Spec) (*Process, error) { panic("not implemented") }
+func Create(spec *Spec) (*Process, error) {
+	if len(spec.Args) == 0 {
+		return nil, errors.New("no command specified")
+	}
+	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
+		return nil, err
+	}
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	if spec.NetNS == "" {
+		flags |= unix.CLONE_NEWNET
+	}
+	p, err := startChild("__init", flags, spec, !spec.Tty, spec.OpenStdin, nil)
+	if err != nil {
+		return nil, err
+	}
+	m, console, err := readMsg(p.sync)
+	if err == nil && m.Type == msgReady {
+		p.Console = console
+		return p, nil
+	}
+	if console != nil {
+		console.Close()
+	}
+	p.abort()
+	return nil, childError(createPrefix+"error during container init: ", m, err, p)
+}
 
 // Start lets a created init exec the user's command. Errors such as a
-// missing executable come back here, in Docker's words.
-func (p *Process) Start() error { panic("not implemented") }
+// missing executable come back here, in Docker's words; the init then
+// exits (127 or 126, as a shell would), so Wait still reports a code.
+func (p *Process) Start() error {
+	if p.sync == nil {
+		return errors.New("container process already started")
+	}
+	defer p.closeSync()
+	if err := writeMsg(p.sync, syncMsg{Type: msgGo}); err != nil {
+		return fmt.Errorf("start container process: %w", err)
+	}
+	m, fd, err := readMsg(p.sync)
+	if fd != nil {
+		fd.Close()
+	}
+	if errors.Is(err, io.EOF) {
+		return nil
+	}
+	return childError(createPrefix, m, err, p)
+}
 
-// Wait waits for the process and returns its exit code (128+signal when killed).
-func (p *Process) Wait() (int, error) { panic("not implemented") }
+// Wait waits for the process and returns its exit code (128+signal when
+// killed). It may be called more than once.
+func (p *Process) Wait() (int, error) {
+	p.waitOnce.Do(func() {
+		state, err := p.cmd.Process.Wait()
+		if err != nil {
+			p.code, p.waitErr = -1, fmt.Errorf("wait for container process %d: %w", p.Pid, err)
+			return
+		}
+		p.code = exitCode(state.Sys().(syscall.WaitStatus))
+	})
+	return p.code, p.waitErr
+}
+
+func exitCode(ws syscall.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
 
 // Signal sends sig to the process.
-func (p *Process) Signal(sig syscall.Signal) error { panic("not implemented") }
+func (p *Process) Signal(sig syscall.Signal) error {
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		return fmt.Errorf("signal %d to container process %d: %w", sig, p.Pid, err)
+	}
+	return nil
+}
 
 // Resize sets the pty's size; a no-op without a tty.
-func (p *Process) Resize(height, width uint16) error { panic("not implemented") }
+func (p *Process) Resize(height, width uint16) error {
+	if p.Console == nil {
+		return nil
+	}
+	if err := pty.Setsize(p.Console, &pty.Winsize{Rows: height, Cols: width}); err != nil {
+		return fmt.Errorf("resize tty: %w", err)
+	}
+	return nil
+}
 
-// Exec starts spec inside the namespaces and root of the container whose init is pid.
-func Exec(pid int, spec *ExecSpec) (*Process, error) { panic("not implemented") }
+// Exec starts spec inside the namespaces and root of the container whose
+// init is pid, and returns once the command runs (or with Docker's error).
+func Exec(pid int, spec *ExecSpec) (*Process, error) {
+	if len(spec.Args) == 0 {
+		return nil, errors.New("no exec command specified")
+	}
+	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
+		return nil, err
+	}
+	p, err := startChild("__exec", 0, &execRequest{Pid: pid, Spec: spec}, !spec.Tty, spec.OpenStdin, joinNamespaces(pid))
+	if err != nil {
+		return nil, fmt.Errorf("%s%w: unknown", execPrefix, err)
+	}
+	for {
+		m, fd, err := readMsg(p.sync)
+		switch {
+		case errors.Is(err, io.EOF):
+			p.closeSync()
+			return p, nil
+		case err == nil && m.Type == msgConsole && fd != nil:
+			p.Console = fd
+			continue
+		}
+		if fd != nil {
+			fd.Close()
+		}
+		p.abort()
+		err = childError(execPrefix, m, err, p)
+		return nil, fmt.Errorf("%w: unknown", err)
+	}
+}
 
-// InitMain is `warren __init`: it never returns.
-func InitMain() { panic("not implemented") }
+// joinNamespaces returns a hook that moves the calling (locked) thread into
+// the container's ipc, uts, net and pid namespaces. The mount namespace
+// cannot be joined by a multi-threaded process; ExecMain chroots instead.
+func joinNamespaces(pid int) func() error {
+	return func() error {
+		for _, ns := range []string{"ipc", "uts", "net", "pid"} {
+			if err := setnsPath(fmt.Sprintf("/proc/%d/ns/%s", pid, ns)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
 
-// ExecMain is `warren __exec`: it never returns.
-func ExecMain() { panic("not implemented") }
+func setnsPath(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, 0); err != nil {
+		return fmt.Errorf("setns %s: %w", path, err)
+	}
+	return nil
+}
+
+// startChild re-executes this binary as `warren <role>` with the request on
+// fd 3 and the sync socket on fd 4. pipes says whether to give it stdio
+// pipes (no tty); enter, if set, runs first on a locked thread that the
+// child is forked from and that is thrown away afterwards, because it may
+// have left the engine's namespaces.
+func startChild(role string, cloneflags uintptr, request any, pipes, openStdin bool, enter func() error) (*Process, error) {
+	body, err := json.Marshal(request)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s request: %w", role, err)
+	}
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("request pipe: %w", err)
+	}
+	defer reqR.Close()
+	defer reqW.Close()
+	parentSync, childSync, err := newSyncPair()
+	if err != nil {
+		return nil, err
+	}
+	defer childSync.Close()
+
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        []string{"warren", role},
+		Env:         []string{},
+		ExtraFiles:  []*os.File{reqR, childSync},
+		SysProcAttr: &syscall.SysProcAttr{Cloneflags: cloneflags, Setsid: true},
+	}
+	p := &Process{cmd: cmd, sync: parentSync}
+	var childEnds []*os.File
+	defer func() {
+		for _, f := range childEnds {
+			f.Close()
+		}
+	}()
+	if pipes {
+		if childEnds, err = p.attachPipes(openStdin); err != nil {
+			parentSync.Close()
+			return nil, err
+		}
+	}
+	if err := startOn(cmd, enter); err != nil {
+		p.closeStdio()
+		parentSync.Close()
+		return nil, fmt.Errorf("start %s: %w", role, err)
+	}
+	p.Pid = cmd.Process.Pid
+	// The pipe holds 64 KiB; a larger request is drained by the child as it
+	// starts, and EPIPE if the child died is reported below.
+	if _, err := reqW.Write(body); err != nil {
+		p.abort()
+		return nil, fmt.Errorf("send %s request: %w", role, err)
+	}
+	return p, nil
+}
+
+// startOn starts cmd, from a fresh locked thread that enter() prepared.
+func startOn(cmd *exec.Cmd, enter func() error) error {
+	if enter == nil {
+		return cmd.Start()
+	}
+	done := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread dies with this goroutine instead of
+		// going back to the scheduler inside the container's namespaces.
+		goruntime.LockOSThread()
+		if err := enter(); err != nil {
+			done <- err
+			return
+		}
+		done <- cmd.Start()
+	}()
+	return <-done
+}
+
+// attachPipes gives cmd stdout/stderr pipes (and stdin when openStdin,
+// /dev/null otherwise) and returns the child's ends, to close once started.
+func (p *Process) attachPipes(openStdin bool) ([]*os.File, error) {
+	var childEnds []*os.File
+	fail := func(err error) ([]*os.File, error) {
+		for _, f := range childEnds {
+			f.Close()
+		}
+		p.closeStdio()
+		return nil, fmt.Errorf("stdio pipe: %w", err)
+	}
+	if openStdin {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return fail(err)
+		}
+		p.cmd.Stdin, p.Stdin, childEnds = r, w, append(childEnds, r)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	p.cmd.Stdout, p.Stdout, childEnds = w, r, append(childEnds, w)
+	r, w, err = os.Pipe()
+	if err != nil {
+		return fail(err)
+	}
+	p.cmd.Stderr, p.Stderr, childEnds = w, r, append(childEnds, w)
+	return childEnds, nil
+}
+
+func (p *Process) closeStdio() {
+	for _, c := range []io.Closer{p.Stdin, p.Stdout, p.Stderr, p.Console} {
+		if c != nil && c != (*os.File)(nil) {
+			c.Close()
+		}
+	}
+}
+
+func (p *Process) closeSync() {
+	if p.sync != nil {
+		p.sync.Close()
+		p.sync = nil
+	}
+}
+
+// abort undoes a child that failed before running the user's command:
+// killing it tears down its namespaces and, with them, every mount.
+func (p *Process) abort() {
+	p.closeSync()
+	p.cmd.Process.Kill()
+	p.Wait()
+	p.closeStdio()
+}
+
+// childError turns what the child reported into Docker's text.
+func childError(prefix string, m syncMsg, err error, p *Process) error {
+	switch {
+	case err == nil && m.Type == msgError:
+		return errors.New(prefix + m.Error)
+	case err == nil:
+		return fmt.Errorf("%sunexpected message %q from container process", prefix, m.Type)
+	case errors.Is(err, io.EOF):
+		code, _ := p.Wait()
+		return fmt.Errorf("%scontainer process exited early with code %d", prefix, code)
+	}
+	return fmt.Errorf("%s%w", prefix, err)
+}

@@ -1,0 +1,322 @@
+package runtime
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary stand in for warren when Create and Exec
+// re-execute /proc/self/exe.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "__init":
+			InitMain()
+		case "__exec":
+			ExecMain()
+		}
+	}
+	os.Exit(m.Run())
+}
+
+const lowerEnv = "WARREN_RUNTIME_TEST_LOWER"
+
+// TestUnprivileged runs TestInNamespace as the unprivileged user `warren`
+// in a user namespace with its subordinate ids mapped, the way the engine
+// runs, against a busybox root built here.
+func TestUnprivileged(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to build the test root and switch to the user warren")
+	}
+	for _, bin := range []string{"/usr/bin/busybox", "/usr/bin/unshare", "/usr/bin/newuidmap"} {
+		if _, err := os.Stat(bin); err != nil {
+			t.Skipf("needs %s: %v", bin, err)
+		}
+	}
+	if _, err := exec.Command("id", "warren").Output(); err != nil {
+		t.Skip("needs the unprivileged test user warren")
+	}
+	dir, err := os.MkdirTemp("", "warren-runtime-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lower := filepath.Join(dir, "lower")
+	buildBusyboxRoot(t, lower)
+	bin := filepath.Join(dir, "runtime.test")
+	copyFile(t, os.Args[0], bin, 0o755)
+	if out, err := exec.Command("chown", "-R", "warren:warren", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v: %s", err, out)
+	}
+	script := fmt.Sprintf("cd %s && %s=%s unshare --user --map-auto --map-root-user --mount --pid --fork --mount-proc --net %s -test.run '^TestInNamespace$' -test.v -test.count=1",
+		dir, lowerEnv, lower, bin)
+	out, err := exec.Command("su", "-", "warren", "-c", script).CombinedOutput()
+	t.Logf("inner run:\n%s", out)
+	if err != nil {
+		t.Fatalf("inner run failed: %v", err)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: TestInNamespace")) {
+		t.Fatal("inner TestInNamespace did not pass")
+	}
+}
+
+func buildBusyboxRoot(t *testing.T, root string) {
+	t.Helper()
+	for _, d := range []string{"bin", "etc", "root", "tmp", "home/u"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyFile(t, "/usr/bin/busybox", filepath.Join(root, "bin/busybox"), 0o755)
+	list, err := exec.Command("/usr/bin/busybox", "--list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range strings.Fields(string(list)) {
+		if name != "busybox" {
+			if err := os.Symlink("busybox", filepath.Join(root, "bin", name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	files := map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nu:x:1000:1000:u:/home/u:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+		"etc/group":  "root:x:0:\nwheel:x:10:root\nu:x:1000:\nstaff:x:50:u\nnobody:x:65534:\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInNamespace is the real run; TestUnprivileged starts it as uid 0 of
+// a user namespace, as the engine runs.
+func TestInNamespace(t *testing.T) {
+	lower := os.Getenv(lowerEnv)
+	if lower == "" {
+		t.Skip("run by TestUnprivileged inside a user namespace")
+	}
+	t.Run("run", func(t *testing.T) {
+		p := create(t, lower, &Spec{
+			Hostname: "0123456789ab",
+			Args:     []string{"sh", "-c", `echo $HOSTNAME $(hostname); id; grep -E "NoNewPrivs|CapBnd|CapEff|CapInh" /proc/self/status; ls /dev; echo $HOME; pwd; exit 3`},
+			Env:      []string{"PATH=/bin", "HOSTNAME=0123456789ab"},
+			Cwd:      "/work/dir",
+		})
+		out := startAndRead(t, p, p.Stdout)
+		if code := wait(t, p); code != 3 {
+			t.Errorf("exit code = %d, want 3; output:\n%s", code, out)
+		}
+		for _, want := range []string{
+			"0123456789ab 0123456789ab\n",
+			"uid=0(root) gid=0(root) groups=0(root),10(wheel)\n",
+			"CapInh:\t0000000000000000\n",
+			"CapEff:\t00000000a80425fb\n",
+			"CapBnd:\t00000000a80425fb\n",
+			"NoNewPrivs:\t1\n",
+			"core\nfd\nfull\nmqueue\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n",
+			"/root\n/work/dir\n",
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("user", func(t *testing.T) {
+		for _, tc := range []struct{ user, want string }{
+			{"u", "uid=1000(u) gid=1000(u) groups=50(staff),1000(u)"},
+			{"1234:5678", "uid=1234 gid=5678 groups=5678"},
+			{"u:wheel", "uid=1000(u) gid=10(wheel) groups=10(wheel)"},
+		} {
+			p := create(t, lower, &Spec{Args: []string{"id"}, User: tc.user})
+			out := startAndRead(t, p, p.Stdout)
+			if got := strings.TrimSpace(out); got != tc.want {
+				t.Errorf("-u %s: id = %q, want %q", tc.user, got, tc.want)
+			}
+			wait(t, p)
+		}
+	})
+
+	t.Run("missing executable", func(t *testing.T) {
+		p := create(t, lower, &Spec{Args: []string{"nosuch"}})
+		err := p.Start()
+		want := `failed to create task for container: unable to start container process: exec: "nosuch": executable file not found in $PATH`
+		if err == nil || err.Error() != want {
+			t.Errorf("Start() = %v, want %s", err, want)
+		}
+		if code := wait(t, p); code != 127 {
+			t.Errorf("exit code = %d, want 127", code)
+		}
+	})
+
+	t.Run("unknown user", func(t *testing.T) {
+		p := create(t, lower, &Spec{Args: []string{"true"}, User: "nosuch"})
+		err := p.Start()
+		if err == nil || !strings.HasSuffix(err.Error(), "unable to find user nosuch: no matching entries in passwd file") {
+			t.Errorf("Start() = %v", err)
+		}
+		wait(t, p)
+	})
+
+	t.Run("tty", func(t *testing.T) {
+		p := create(t, lower, &Spec{Args: []string{"sh", "-c", "tty; stty size; ls -l /dev/console | cut -c1"}, Tty: true})
+		if p.Console == nil || p.Stdout != nil {
+			t.Fatalf("Console = %v, Stdout = %v", p.Console, p.Stdout)
+		}
+		if err := p.Resize(33, 101); err != nil {
+			t.Fatal(err)
+		}
+		out := startAndRead(t, p, p.Console)
+		if want := "/dev/pts/0\r\n33 101\r\nc\r\n"; out != want {
+			t.Errorf("tty output = %q, want %q", out, want)
+		}
+		if code := wait(t, p); code != 0 {
+			t.Errorf("exit code = %d", code)
+		}
+	})
+
+	t.Run("binds and read-only root", func(t *testing.T) {
+		src := t.TempDir()
+		if err := os.WriteFile(filepath.Join(src, "f"), []byte("hello\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p := create(t, lower, &Spec{
+			Args:           []string{"sh", "-c", "cat /data/f /ro/f; touch /data/g && echo rw; touch /ro/g || echo ro; touch /x || echo rootro"},
+			Mounts:         []Mount{{Source: src, Destination: "/data"}, {Source: src, Destination: "/ro", ReadOnly: true}},
+			ReadonlyRootfs: true,
+		})
+		out := startAndRead(t, p, p.Stdout)
+		wait(t, p)
+		if want := "hello\nhello\nrw\nro\nrootro\n"; out != want {
+			t.Errorf("output = %q, want %q", out, want)
+		}
+		if _, err := os.Stat(filepath.Join(src, "g")); err != nil {
+			t.Errorf("write through bind: %v", err)
+		}
+	})
+
+	t.Run("exec and stop", func(t *testing.T) {
+		p := create(t, lower, &Spec{Hostname: "box", Args: []string{"sleep", "1000"}})
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		e, err := Exec(p.Pid, &ExecSpec{Args: []string{"sh", "-c", "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; pwd"}, Cwd: "/tmp", Env: []string{"PATH=/bin"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(e.Stdout)
+		if code := wait(t, e); code != 0 {
+			t.Errorf("exec exit code = %d", code)
+		}
+		if want := "box\nsleep 1000 \n/tmp\n"; string(out) != want {
+			t.Errorf("exec output = %q, want %q", out, want)
+		}
+
+		_, err = Exec(p.Pid, &ExecSpec{Args: []string{"nosuch"}})
+		want := `OCI runtime exec failed: exec failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown`
+		if err == nil || err.Error() != want {
+			t.Errorf("Exec(nosuch) = %v, want %s", err, want)
+		}
+
+		e, err = Exec(p.Pid, &ExecSpec{Args: []string{"tty"}, Tty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := readAll(e.Console); out != "/dev/pts/0\r\n" {
+			t.Errorf("exec tty output = %q", out)
+		}
+		wait(t, e)
+
+		// sleep as PID 1 has no SIGTERM handler, so the kernel drops it.
+		if err := p.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan int, 1)
+		go func() { c, _ := p.Wait(); done <- c }()
+		select {
+		case c := <-done:
+			t.Fatalf("PID 1 died of SIGTERM with %d", c)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if err := p.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if c := <-done; c != 137 {
+			t.Errorf("exit code after SIGKILL = %d, want 137", c)
+		}
+	})
+}
+
+// create makes a container from the busybox lower layer with its own upper,
+// work and root folders.
+func create(t *testing.T, lower string, spec *Spec) *Process {
+	t.Helper()
+	dir := t.TempDir()
+	spec.Lowers = []string{lower}
+	spec.Upper, spec.Work, spec.Rootfs = filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "rootfs")
+	for _, d := range []string{spec.Upper, spec.Work, spec.Rootfs} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	p, err := Create(spec)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	t.Logf("create took %v", time.Since(start))
+	t.Cleanup(func() {
+		p.Signal(syscall.SIGKILL)
+		p.Wait()
+	})
+	return p
+}
+
+func startAndRead(t *testing.T, p *Process, r io.Reader) string {
+	t.Helper()
+	if err := p.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	return readAll(r)
+}
+
+// readAll reads until EOF, or EIO, which is how a pty master reports that
+// the last slave closed.
+func readAll(r io.Reader) string {
+	var b bytes.Buffer
+	io.Copy(&b, r)
+	return b.String()
+}
+
+func wait(t *testing.T, p *Process) int {
+	t.Helper()
+	code, err := p.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}

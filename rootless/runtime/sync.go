@@ -1,0 +1,156 @@
+package runtime
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// The init and exec children get two extra descriptors: the request (a
+// pipe the parent writes one JSON document to) and a SOCK_SEQPACKET
+// socket for sync messages both ways. The child marks the socket
+// close-on-exec, so the parent reading EOF means the user's command was
+// exec'd.
+const (
+	requestFd = 3
+	syncFd    = 4
+)
+
+const (
+	msgReady   = "ready"   // init: root built, waiting for msgGo (may carry the pty master)
+	msgGo      = "go"      // engine: exec the user's command now
+	msgConsole = "console" // exec: the pty master
+	msgError   = "error"   // child: setup or exec failed
+)
+
+type syncMsg struct {
+	Type  string `json:"type"`
+	Error string `json:"error,omitempty"`
+}
+
+// execRequest is what Exec sends to ExecMain.
+type execRequest struct {
+	Pid  int       `json:"pid"`
+	Spec *ExecSpec `json:"spec"`
+}
+
+// newSyncPair returns the parent's end as a conn (so reads go through the
+// poller) and the child's end as a file for ExtraFiles.
+func newSyncPair() (*net.UnixConn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
+	}
+	parentFile := os.NewFile(uintptr(fds[0]), "sync-parent")
+	child := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer parentFile.Close() // FileConn dups it
+	c, err := net.FileConn(parentFile)
+	if err != nil {
+		child.Close()
+		return nil, nil, fmt.Errorf("sync conn: %w", err)
+	}
+	return c.(*net.UnixConn), child, nil
+}
+
+// readMsg reads one message and the descriptor it carries, if any. io.EOF
+// means the child exec'd (or died).
+func readMsg(c *net.UnixConn) (syncMsg, *os.File, error) {
+	buf := make([]byte, 64*1024)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	if err == nil && n == 0 {
+		err = io.EOF
+	}
+	if err != nil {
+		return syncMsg{}, nil, err
+	}
+	var fd *os.File
+	if oobn > 0 {
+		if fd, err = parseRights(oob[:oobn]); err != nil {
+			return syncMsg{}, nil, err
+		}
+	}
+	var m syncMsg
+	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		if fd != nil {
+			fd.Close()
+		}
+		return syncMsg{}, nil, fmt.Errorf("sync message %q: %w", buf[:n], err)
+	}
+	return m, fd, nil
+}
+
+func parseRights(oob []byte) (*os.File, error) {
+	cmsgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, fmt.Errorf("sync control message: %w", err)
+	}
+	for _, cm := range cmsgs {
+		fds, err := unix.ParseUnixRights(&cm)
+		if err != nil || len(fds) == 0 {
+			continue
+		}
+		for _, extra := range fds[1:] {
+			unix.Close(extra)
+		}
+		return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+	}
+	return nil, errors.New("sync control message without a descriptor")
+}
+
+func writeMsg(c *net.UnixConn, m syncMsg) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, _, err = c.WriteMsgUnix(b, nil, nil)
+	return err
+}
+
+// Child side: plain blocking syscalls on the locked thread.
+
+func childSend(m syncMsg, fd int) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	var oob []byte
+	if fd >= 0 {
+		oob = unix.UnixRights(fd)
+	}
+	return unix.Sendmsg(syncFd, b, oob, nil, 0)
+}
+
+func childRecv() (syncMsg, error) {
+	buf := make([]byte, 4096)
+	for {
+		n, _, _, _, err := unix.Recvmsg(syncFd, buf, nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return syncMsg{}, fmt.Errorf("read sync socket: %w", err)
+		}
+		if n == 0 {
+			return syncMsg{}, errors.New("engine closed the sync socket")
+		}
+		var m syncMsg
+		err = json.Unmarshal(buf[:n], &m)
+		return m, err
+	}
+}
+
+// readRequest decodes the one JSON document on the request pipe.
+func readRequest(v any) error {
+	f := os.NewFile(requestFd, "request")
+	defer f.Close()
+	if err := json.NewDecoder(f).Decode(v); err != nil {
+		return fmt.Errorf("read request: %w", err)
+	}
+	return nil
+}
