@@ -75,8 +75,13 @@ func buildRoot(spec *Spec) (*os.File, error) {
 	if err := mountDev(root); err != nil {
 		return nil, err
 	}
-	if err := mountSys(root); err != nil {
+	if err := mountSys(root, spec.Privileged); err != nil {
 		return nil, err
+	}
+	if !spec.Privileged {
+		if err := maskPaths(root); err != nil {
+			return nil, err
+		}
 	}
 	if err := bindEtcFiles(root, spec); err != nil {
 		return nil, err
@@ -293,19 +298,73 @@ func createMountPoint(dst string, dir bool) error {
 // mountSys mounts a read-only sysfs, which needs the network namespace to
 // be ours; otherwise (--net host or a joined namespace) the host's /sys is
 // bound read-only instead.
-func mountSys(root string) error {
+// --privileged gets it writable, as in Docker.
+func mountSys(root string, writable bool) error {
 	dst := filepath.Join(root, "sys")
 	if err := os.MkdirAll(dst, 0o555); err != nil {
 		return fmt.Errorf("create /sys: %w", err)
 	}
-	const flags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	flags := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if writable {
+		flags &^= unix.MS_RDONLY
+	}
 	if err := unix.Mount("sysfs", dst, "sysfs", flags, ""); err == nil {
 		return nil
 	}
 	if err := unix.Mount("/sys", dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind /sys: %w", err)
 	}
+	if writable {
+		return nil
+	}
 	return remountReadonly(dst)
+}
+
+// Docker's default masked and read-only paths (moby oci/defaults.go), which
+// hide kernel state a container has no business reading or changing.
+var (
+	maskedPaths = []string{
+		"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+		"/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+	}
+	readonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
+)
+
+// maskPaths covers files with /dev/null and folders with an empty
+// read-only tmpfs, and makes the read-only paths so; paths this kernel
+// lacks are skipped.
+func maskPaths(root string) error {
+	for _, p := range maskedPaths {
+		dst := filepath.Join(root, p)
+		fi, err := os.Stat(dst)
+		if err != nil {
+			continue
+		}
+		if fi.IsDir() {
+			err = unix.Mount("tmpfs", dst, "tmpfs", unix.MS_RDONLY, "size=0")
+		} else {
+			err = unix.Mount("/dev/null", dst, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return fmt.Errorf("mask %s: %w", p, err)
+		}
+	}
+	for _, p := range readonlyPaths {
+		dst := filepath.Join(root, p)
+		if _, err := os.Stat(dst); err != nil {
+			continue
+		}
+		if err := unix.Mount(dst, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind %s: %w", p, err)
+		}
+		if err := remountReadonly(dst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // remountReadonly makes the mount at path read-only. Flags a user

@@ -182,6 +182,26 @@ func TestInNamespace(t *testing.T) {
 		wait(t, p)
 	})
 
+	t.Run("setup failure", func(t *testing.T) {
+		dir := t.TempDir()
+		spec := &Spec{Args: []string{"true"}, Lowers: []string{lower}, Mounts: []Mount{{Source: "/nonexistent", Destination: "/x"}}}
+		spec.Upper, spec.Work, spec.Rootfs = filepath.Join(dir, "u"), filepath.Join(dir, "w"), filepath.Join(dir, "r")
+		for _, d := range []string{spec.Upper, spec.Work, spec.Rootfs} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := Create(spec)
+		want := `failed to create task for container: unable to start container process: error during container init: error mounting "/nonexistent" to rootfs at "/x": stat /nonexistent: no such file or directory`
+		if err == nil || err.Error() != want {
+			t.Errorf("Create() = %v, want %s", err, want)
+		}
+		// The mounts lived in the dead init's mount namespace.
+		if entries, _ := os.ReadDir(spec.Rootfs); len(entries) != 0 {
+			t.Errorf("rootfs left with %d entries", len(entries))
+		}
+	})
+
 	t.Run("tty", func(t *testing.T) {
 		p := create(t, lower, &Spec{Args: []string{"sh", "-c", "tty; stty size; ls -l /dev/console | cut -c1"}, Tty: true})
 		if p.Console == nil || p.Stdout != nil {
@@ -204,18 +224,63 @@ func TestInNamespace(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(src, "f"), []byte("hello\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		hosts := filepath.Join(src, "hosts")
+		if err := os.WriteFile(hosts, []byte("127.0.0.1\tlocalhost\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		p := create(t, lower, &Spec{
-			Args:           []string{"sh", "-c", "cat /data/f /ro/f; touch /data/g && echo rw; touch /ro/g || echo ro; touch /x || echo rootro"},
-			Mounts:         []Mount{{Source: src, Destination: "/data"}, {Source: src, Destination: "/ro", ReadOnly: true}},
+			Args:           []string{"sh", "-c", "cat /data/f /ro/f /etc/hosts; touch /data/g && echo rw; touch /ro/g || echo ro; touch /x || echo rootro; cat /deep/er/f"},
+			Mounts:         []Mount{{Source: src, Destination: "/deep/er"}, {Source: src, Destination: "/data"}, {Source: src, Destination: "/ro", ReadOnly: true}},
+			HostsPath:      hosts,
 			ReadonlyRootfs: true,
 		})
 		out := startAndRead(t, p, p.Stdout)
 		wait(t, p)
-		if want := "hello\nhello\nrw\nro\nrootro\n"; out != want {
+		if want := "hello\nhello\n127.0.0.1\tlocalhost\nrw\nro\nrootro\nhello\n"; out != want {
 			t.Errorf("output = %q, want %q", out, want)
 		}
 		if _, err := os.Stat(filepath.Join(src, "g")); err != nil {
 			t.Errorf("write through bind: %v", err)
+		}
+	})
+
+	t.Run("stdin and masked paths", func(t *testing.T) {
+		p := create(t, lower, &Spec{
+			Args:      []string{"sh", "-c", "read line; echo got $line; wc -c < /proc/timer_list; ls /sys/firmware | wc -l; echo 1 > /proc/sys/kernel/hostname || echo sysro; grep -c ' /sys sysfs ro' /proc/mounts"},
+			OpenStdin: true,
+		})
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(p.Stdin, "hello\n")
+		p.Stdin.Close()
+		out := readAll(p.Stdout)
+		wait(t, p)
+		if want := "got hello\n0\n0\nsysro\n1\n"; out != want {
+			t.Errorf("output = %q, want %q", out, want)
+		}
+	})
+
+	t.Run("shared network namespaces", func(t *testing.T) {
+		first := create(t, lower, &Spec{Args: []string{"sleep", "1000"}})
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		netns := fmt.Sprintf("/proc/%d/ns/net", first.Pid)
+		want, err := os.Readlink(netns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, err := os.Readlink("/proc/self/ns/net")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct{ netns, want string }{{netns, want}, {"host", host}} {
+			p := create(t, lower, &Spec{Args: []string{"readlink", "/proc/self/ns/net"}, NetNS: tc.netns})
+			if got := strings.TrimSpace(startAndRead(t, p, p.Stdout)); got != tc.want {
+				t.Errorf("NetNS %q: in %s, want %s", tc.netns, got, tc.want)
+			}
+			wait(t, p)
 		}
 	})
 
@@ -319,4 +384,34 @@ func wait(t *testing.T, p *Process) int {
 		t.Fatal(err)
 	}
 	return code
+}
+
+// BenchmarkRunTrue is `run --rm true` as far as the runtime goes: create,
+// start, wait. Run it like TestInNamespace, inside a user namespace with
+// WARREN_RUNTIME_TEST_LOWER set to a busybox root.
+func BenchmarkRunTrue(b *testing.B) {
+	lower := os.Getenv(lowerEnv)
+	if lower == "" {
+		b.Skip("needs " + lowerEnv + " inside a user namespace")
+	}
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		spec := &Spec{Args: []string{"true"}, Lowers: []string{lower}, Upper: dir + "/u", Work: dir + "/w", Rootfs: dir + "/r"}
+		for _, d := range []string{spec.Upper, spec.Work, spec.Rootfs} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				b.Fatal(err)
+			}
+		}
+		p, err := Create(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := p.Start(); err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, p.Stdout)
+		if code, err := p.Wait(); err != nil || code != 0 {
+			b.Fatalf("exit %d, %v", code, err)
+		}
+	}
 }
