@@ -1,0 +1,109 @@
+package uplink
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestAddrsFor(t *testing.T) {
+	tests := []struct {
+		subnet           string
+		gateway, dns, ip string
+		err              string
+	}{
+		{subnet: "10.0.2.0/24", gateway: "10.0.2.2", dns: "10.0.2.2", ip: "10.0.2.100"},
+		{subnet: "192.168.100.0/24", gateway: "192.168.100.2", dns: "192.168.100.2", ip: "192.168.100.100"},
+		{subnet: "10.8.0.0/16", gateway: "10.8.0.2", dns: "10.8.0.2", ip: "10.8.0.100"},
+		{subnet: "10.0.2.0/25", err: "too small"},
+		{subnet: "10.0.2.1/24", err: "host bits set (want 10.0.2.0/24)"},
+		{subnet: "fd00::/64", err: "must be an IPv4 prefix"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.subnet, func(t *testing.T) {
+			a, err := AddrsFor(netip.MustParsePrefix(tt.subnet))
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Gateway.String() != tt.gateway || a.DNS.String() != tt.dns || a.Child.String() != tt.ip {
+				t.Fatalf("got gateway %s dns %s child %s", a.Gateway, a.DNS, a.Child)
+			}
+		})
+	}
+}
+
+// The exported constants are what netstack and the engine use without a
+// driver at hand; they must match what the driver derives.
+func TestDefaultAddrsMatchConstants(t *testing.T) {
+	a := DefaultAddrs()
+	for _, c := range []struct{ name, got, want string }{
+		{"GatewayIP", a.Gateway.String(), GatewayIP},
+		{"DNSIP", a.DNS.String(), DNSIP},
+		{"HostLoopbackIP", a.Gateway.String(), HostLoopbackIP},
+		{"ChildIP", a.Child.String(), ChildIP},
+		{"DefaultSubnet", a.Subnet.String(), DefaultSubnet},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %s, derived %s", c.name, c.want, c.got)
+		}
+	}
+}
+
+func TestNewParentDriverOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		mtu  int
+		err  string
+	}{
+		{name: "defaults", mtu: 65520},
+		{name: "mtu 1500", opts: Options{MTU: 1500}, mtu: 1500},
+		{name: "mtu too big", opts: Options{MTU: 65521}, err: "out of range"},
+		{name: "bad subnet", opts: Options{Subnet: "10.0.2.0"}, err: "subnet"},
+		{name: "small subnet", opts: Options{Subnet: "10.0.2.0/28"}, err: "too small"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := NewParentDriver(tt.opts)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.MTU() != tt.mtu {
+				t.Fatalf("MTU() = %d, want %d", d.MTU(), tt.mtu)
+			}
+		})
+	}
+}
+
+func TestVNConfigHostLoopback(t *testing.T) {
+	for _, disable := range []bool{false, true} {
+		d, err := NewParentDriver(Options{DisableHostLoopback: disable})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pd := d.(*parentDriver)
+		c := pd.vnConfig()
+		if c.GatewayIP != GatewayIP || c.MTU != DefaultMTU || c.Subnet != DefaultSubnet {
+			t.Fatalf("config %+v", c)
+		}
+		got, mapped := c.NAT[GatewayIP]
+		if mapped == disable || (mapped && got != "127.0.0.1") {
+			t.Fatalf("disable=%v: NAT = %v", disable, c.NAT)
+		}
+		if (pd.dropFunc() != nil) != disable {
+			t.Fatalf("disable=%v: drop filter set = %v", disable, pd.dropFunc() != nil)
+		}
+	}
+}
