@@ -31,13 +31,16 @@ type session struct {
 	streams
 	paths bootstrap.Paths
 	api   *client.Client
+	// ensureDaemon starts the daemon when it is not running; tests replace
+	// it to talk to a fake Engine API.
+	ensureDaemon func(bootstrap.Paths) error
 }
 
 // sessionKey stores the session in the urfave/cli app metadata.
 const sessionKey = "session"
 
 func runCLI(args []string) int {
-	s := &session{streams: streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}}
+	s := &session{streams: streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}, ensureDaemon: bootstrap.EnsureDaemon}
 	app := newApp(s)
 	err := app.Run(args)
 	if s.api != nil {
@@ -65,8 +68,8 @@ func newApp(s *session) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usageError("warren", "warren [OPTIONS] COMMAND"),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "runtime-dir", Usage: "Directory for the daemon socket and runtime state", EnvVars: []string{"WARREN_RUNTIME_DIR"}},
-			&cli.StringFlag{Name: "data-dir", Usage: "Directory for images and containers", EnvVars: []string{"WARREN_DATA_DIR"}},
+			&cli.StringFlag{Name: "runtime-dir", Usage: "Directory for the daemon socket and runtime state", EnvVars: []string{bootstrap.EnvRuntimeDir}},
+			&cli.StringFlag{Name: "data-dir", Usage: "Directory for images and containers", EnvVars: []string{bootstrap.EnvDataDir}},
 		},
 		Before:   s.setup,
 		Commands: commands(),
@@ -83,11 +86,19 @@ func (s *session) setup(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// The flags are exported to the environment so that `warren daemon`,
+	// and a daemon started in the background, use the same folders.
 	if d := c.String("runtime-dir"); d != "" {
 		p.RuntimeDir = d
+		if err := os.Setenv(bootstrap.EnvRuntimeDir, d); err != nil {
+			return fmt.Errorf("set %s: %w", bootstrap.EnvRuntimeDir, err)
+		}
 	}
 	if d := c.String("data-dir"); d != "" {
 		p.DataDir = d
+		if err := os.Setenv(bootstrap.EnvDataDir, d); err != nil {
+			return fmt.Errorf("set %s: %w", bootstrap.EnvDataDir, err)
+		}
 	}
 	s.paths = p
 	return nil
@@ -114,7 +125,7 @@ func (s *session) client() (*client.Client, error) {
 	if s.api != nil {
 		return s.api, nil
 	}
-	if err := bootstrap.EnsureDaemon(s.paths); err != nil {
+	if err := s.ensureDaemon(s.paths); err != nil {
 		return nil, err
 	}
 	api, err := client.New(
