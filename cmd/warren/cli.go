@@ -31,6 +31,8 @@ type session struct {
 	streams
 	paths bootstrap.Paths
 	api   *client.Client
+	// notFound is set when the first argument names no command.
+	notFound error
 	// ensureDaemon starts the daemon when it is not running; tests replace
 	// it to talk to a fake Engine API.
 	ensureDaemon func(bootstrap.Paths) error
@@ -46,7 +48,19 @@ func runCLI(args []string) int {
 	if s.api != nil {
 		s.api.Close()
 	}
-	return report(s.err, err)
+	if err == nil {
+		err = s.notFound
+	}
+	return report(s.err, s.explain(err))
+}
+
+// explain rewrites a failed connection into docker's sentence about the
+// daemon, naming warren's socket.
+func (s *session) explain(err error) error {
+	if err == nil || !client.IsErrConnectionFailed(err) {
+		return err
+	}
+	return fmt.Errorf("Cannot connect to the warren daemon at unix://%s. Is the warren daemon running?", s.paths.Socket())
 }
 
 // newApp builds the command tree. Short options combine (-it, -dP) and
@@ -71,7 +85,11 @@ func newApp(s *session) *cli.App {
 			&cli.StringFlag{Name: "runtime-dir", Usage: "Directory for the daemon socket and runtime state", EnvVars: []string{bootstrap.EnvRuntimeDir}},
 			&cli.StringFlag{Name: "data-dir", Usage: "Directory for images and containers", EnvVars: []string{bootstrap.EnvDataDir}},
 		},
-		Before:   s.setup,
+		Before: s.setup,
+		CommandNotFound: func(_ *cli.Context, name string) {
+			s.notFound = statusError{status: 1, msg: fmt.Sprintf(
+				"warren: unknown command: warren %s\n\nRun 'warren --help' for more information", name)}
+		},
 		Commands: commands(),
 	}
 	for _, c := range app.Commands {

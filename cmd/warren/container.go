@@ -131,7 +131,12 @@ func rmAction(c *cli.Context) error {
 	force := c.Bool("force")
 	opts := client.ContainerRemoveOptions{Force: force, RemoveLinks: c.Bool("link"), RemoveVolumes: c.Bool("volumes")}
 	return forEach(c, func(api *client.Client, name string) error {
+		// The API gets the name without slashes; the name is printed as
+		// typed (e.g. /web/db for --link), as docker does.
 		name = strings.Trim(name, "/")
+		if name == "" {
+			return errors.New("container name cannot be empty")
+		}
 		_, err := api.ContainerRemove(ctx(), name, opts)
 		if err != nil && force && cerrdefs.IsNotFound(err) {
 			// docker rm -f reports a missing container but still succeeds.

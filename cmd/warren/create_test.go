@@ -126,6 +126,9 @@ func TestCreateRequest(t *testing.T) {
 		{"volumes", []string{"-v", "/src:/dst:ro", "-v", "/anon", "busybox"}, map[string]string{
 			"HostConfig.Binds": `["/src:/dst:ro"]`, "Volumes": `{"/anon":{}}`,
 		}},
+		{"flags after the image belong to the command", []string{"busybox", "ls", "-l", "--rm"}, map[string]string{
+			"Cmd": `["ls","-l","--rm"]`, "HostConfig.AutoRemove": "false",
+		}},
 		{"attach streams", []string{"-a", "stdout", "busybox"}, map[string]string{
 			"AttachStdin": "false", "AttachStdout": "true", "AttachStderr": "false",
 		}},

@@ -44,11 +44,12 @@ func runAction(c *cli.Context) error {
 	}
 	s, api, err := apiClient(c)
 	if err != nil {
-		return err
+		// docker run reports an unreachable daemon with its help hint, 125.
+		return invalidFlags("run", err)
 	}
 	id, err := createContainer(s, api, f, opts, c.Bool("quiet"))
 	if err != nil {
-		return withHelp("run", err)
+		return withHelp("run", s.explain(err))
 	}
 	r := runner{s: s, api: api, id: id, config: opts.Config, keys: keys, detachKeys: f.detachKeys,
 		rm: f.rm, sigProxy: c.Bool("sig-proxy")}

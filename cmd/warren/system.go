@@ -6,7 +6,6 @@ import (
 	goruntime "runtime"
 	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/docker/go-units"
@@ -206,26 +205,27 @@ func infoAction(c *cli.Context) error {
 	return nil
 }
 
-// writeChecks prints each prerequisite as OK or with its fix, and reports
-// whether all passed.
+// writeChecks prints each prerequisite as OK or MISSING with what was
+// found, the fix under each missing one, and reports whether all passed.
 func writeChecks(w io.Writer, checks []bootstrap.Check) bool {
 	fmt.Fprintln(w, "Prerequisites:")
-	tw := tabwriter.NewWriter(w, 0, 1, 2, ' ', 0)
+	width := 0
+	for _, ck := range checks {
+		width = max(width, len(ck.Name)+1)
+	}
 	all := true
 	for _, ck := range checks {
 		state := "OK"
 		if !ck.OK {
 			state, all = "MISSING", false
 		}
-		fmt.Fprintf(tw, " %s:\t%s\t%s\n", ck.Name, state, ck.Detail)
+		fmt.Fprintf(w, " %-*s  %-7s  %s\n", width, ck.Name+":", state, ck.Detail)
 		if !ck.OK && ck.Fix != "" {
-			tw.Flush()
 			for _, line := range strings.Split(ck.Fix, "\n") {
 				fmt.Fprintf(w, "   Fix: %s\n", line)
 			}
 		}
 	}
-	tw.Flush()
 	return all
 }
 
