@@ -1,0 +1,199 @@
+package netstack
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// containerIfname is the container side of its veth, as in Docker.
+const containerIfname = "eth0"
+
+// Endpoint is one container's place on the bridge.
+type Endpoint struct {
+	IP        netip.Addr
+	PrefixLen int
+	Gateway   netip.Addr
+	MAC       net.HardwareAddr
+	HostVeth  string // the host side, plugged into warren0
+}
+
+// Attach plugs the container whose init is pid into the bridge: a veth
+// pair whose host side joins warren0 and whose other side is created
+// directly in the container's namespace as eth0, with the next free
+// address, a MAC derived from it, and a default route via the bridge.
+// The container's lo is brought up too. On error nothing is left.
+func (b *Bridge) Attach(id string, pid int) (_ *Endpoint, err error) {
+	if err := b.reserve(id); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			b.unreserve(id)
+		}
+	}()
+	ip, err := b.ipam.Allocate(id)
+	if err != nil {
+		return nil, fmt.Errorf("allocate address for %s: %w", id, err)
+	}
+	defer func() {
+		if err != nil {
+			b.ipam.Release(id)
+		}
+	}()
+	ep := &Endpoint{
+		IP:        ip,
+		PrefixLen: b.cfg.Subnet.Bits(),
+		Gateway:   b.gateway,
+		MAC:       MACFromIP(ip),
+		HostVeth:  hostVethName(id),
+	}
+	if err := b.plug(ep, pid); err != nil {
+		return nil, fmt.Errorf("attach %s to %s: %w", id, DefaultBridge, err)
+	}
+	b.mu.Lock()
+	b.endpoints[id] = ep
+	b.mu.Unlock()
+	return ep, nil
+}
+
+// Endpoint returns id's endpoint, if attached.
+func (b *Bridge) Endpoint(id string) (*Endpoint, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ep := b.endpoints[id]
+	return ep, ep != nil
+}
+
+// Detach unplugs id: deleting the host veth takes the container's eth0
+// with it. Link rules naming its address go, and the address is released
+// only once the veth and the rules are gone, so it is never live twice.
+// Detaching an unknown id does nothing.
+func (b *Bridge) Detach(id string) error {
+	b.mu.Lock()
+	ep := b.endpoints[id]
+	b.mu.Unlock()
+	if ep == nil {
+		return nil
+	}
+	if err := b.deleteVeth(ep.HostVeth); err != nil {
+		return fmt.Errorf("detach %s: %w", id, err)
+	}
+	b.mu.Lock()
+	delete(b.endpoints, id)
+	b.mu.Unlock()
+	if !b.cfg.ICC {
+		// A rule left behind would let the address's next owner through,
+		// so on failure the address stays taken rather than reused.
+		if err := b.fw.removeLinks(ep.IP); err != nil {
+			return fmt.Errorf("detach %s: %w", id, err)
+		}
+	}
+	b.ipam.Release(id)
+	return nil
+}
+
+// reserve marks id as being attached so two Attach calls cannot race.
+func (b *Bridge) reserve(id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.endpoints[id]; ok {
+		return fmt.Errorf("endpoint with name %s already exists in network bridge", id)
+	}
+	b.endpoints[id] = nil
+	return nil
+}
+
+func (b *Bridge) unreserve(id string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.endpoints, id)
+}
+
+// plug creates ep's veth pair and configures both sides.
+func (b *Bridge) plug(ep *Endpoint, pid int) (err error) {
+	target, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fmt.Errorf("open network namespace of pid %d: %w", pid, err)
+	}
+	defer target.Close()
+
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = ep.HostVeth
+	attrs.MTU = b.cfg.MTU
+	veth := &netlink.Veth{
+		LinkAttrs:        attrs,
+		PeerName:         containerIfname,
+		PeerHardwareAddr: ep.MAC,
+		PeerNamespace:    netlink.NsFd(target),
+	}
+	if err := b.nl.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth %s: %w", ep.HostVeth, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = b.nl.LinkDel(veth)
+		}
+	}()
+	if err := b.nl.LinkSetMaster(veth, b.link); err != nil {
+		return fmt.Errorf("plug %s into %s: %w", ep.HostVeth, DefaultBridge, err)
+	}
+	if err := b.nl.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("set %s up: %w", ep.HostVeth, err)
+	}
+	return configureContainerSide(target, ep)
+}
+
+// configureContainerSide gives eth0 its address and default route, and
+// brings eth0 and lo up, through netlink bound to the container's
+// namespace (no thread ever enters it).
+func configureContainerSide(target netns.NsHandle, ep *Endpoint) error {
+	h, err := netlink.NewHandleAt(target)
+	if err != nil {
+		return fmt.Errorf("netlink in container: %w", err)
+	}
+	defer h.Close()
+
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("container lo: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("set container lo up: %w", err)
+	}
+	eth, err := h.LinkByName(containerIfname)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", containerIfname, err)
+	}
+	if err := h.AddrAdd(eth, &netlink.Addr{IPNet: ipNet(ep.IP, ep.PrefixLen)}); err != nil {
+		return fmt.Errorf("add %s/%d to container %s: %w", ep.IP, ep.PrefixLen, containerIfname, err)
+	}
+	if err := h.LinkSetUp(eth); err != nil {
+		return fmt.Errorf("set container %s up: %w", containerIfname, err)
+	}
+	route := &netlink.Route{LinkIndex: eth.Attrs().Index, Gw: ep.Gateway.AsSlice()}
+	if err := h.RouteAdd(route); err != nil {
+		return fmt.Errorf("add default route via %s: %w", ep.Gateway, err)
+	}
+	return nil
+}
+
+// deleteVeth removes a host veth; one already gone (its container's
+// namespace died, taking the pair) is not an error.
+func (b *Bridge) deleteVeth(name string) error {
+	link, err := b.nl.LinkByName(name)
+	if errors.As(err, new(netlink.LinkNotFoundError)) {
+		return nil
+	}
+	if err == nil {
+		err = b.nl.LinkDel(link)
+	}
+	if err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) {
+		return fmt.Errorf("remove veth %s: %w", name, err)
+	}
+	return nil
+}
