@@ -116,6 +116,17 @@ func readCreateFlags(c *cli.Context) createFlags {
 	return f
 }
 
+// checkTTY is docker's refusal to run -it when stdin is not a terminal.
+func checkTTY(in io.Reader, attachStdin, tty bool) error {
+	if !attachStdin || !tty {
+		return nil
+	}
+	if _, isTerm := term.GetFdInfo(in); !isTerm {
+		return errors.New("the input device is not a TTY")
+	}
+	return nil
+}
+
 // terminalSize is [rows, cols] of w when it is a terminal, else zeros.
 func terminalSize(w io.Writer) [2]uint {
 	fd, isTerm := term.GetFdInfo(w)
@@ -135,6 +146,11 @@ func buildCreate(f createFlags, forRun bool, lookup func(string) (string, bool))
 	var none client.ContainerCreateOptions
 	if len(f.mounts) > 0 {
 		return none, errors.New("--mount is not supported by warren; use -v SOURCE:TARGET[:ro] instead")
+	}
+	switch f.pull {
+	case "always", "missing", "never":
+	default:
+		return none, fmt.Errorf(`invalid pull option: '%s': must be one of "always", "missing" or "never"`, f.pull)
 	}
 	config, err := buildConfig(f, forRun, lookup)
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -171,6 +173,7 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--add-host", "foo:300.1.1.1", "busybox"}, `invalid IP address in add-host: "300.1.1.1"`},
 		{[]string{"--link", "a:b:c", "busybox"}, "bad format for links: a:b:c"},
 		{[]string{"-e", "=x", "busybox"}, "invalid environment variable: =x"},
+		{[]string{"--pull", "sometimes", "busybox"}, `invalid pull option: 'sometimes': must be one of "always", "missing" or "never"`},
 		{[]string{"--mount", "type=bind,src=/a,dst=/b", "busybox"}, "--mount is not supported by warren; use -v SOURCE:TARGET[:ro] instead"},
 	}
 	for _, tt := range tests {
@@ -273,4 +276,36 @@ func lookupPath(m map[string]any, path string) any {
 		cur = obj[p]
 	}
 	return cur
+}
+
+func TestCIDFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cid")
+	c, err := newCIDFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.close()
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("a cidfile of a failed create must be removed, stat: %v", err)
+	}
+	c, _ = newCIDFile(path)
+	if err := c.write("abc"); err != nil {
+		t.Fatal(err)
+	}
+	c.close()
+	if b, _ := os.ReadFile(path); string(b) != "abc" {
+		t.Errorf("cidfile holds %q", b)
+	}
+	if _, err := newCIDFile(path); err == nil || !strings.Contains(err.Error(), "container ID file found") {
+		t.Errorf("an existing cidfile must be refused, got %v", err)
+	}
+}
+
+func TestInteractiveTTYNeedsATerminal(t *testing.T) {
+	if err := checkTTY(strings.NewReader(""), true, true); err == nil || err.Error() != "the input device is not a TTY" {
+		t.Errorf("checkTTY = %v", err)
+	}
+	if err := checkTTY(strings.NewReader(""), false, true); err != nil {
+		t.Errorf("-t without -i needs no terminal: %v", err)
+	}
 }

@@ -73,6 +73,9 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkTTY(sessionOf(c).in, opts.AttachStdin, opts.TTY); err != nil {
+		return err
+	}
 	s, api, err := apiClient(c)
 	if err != nil {
 		return err

@@ -42,6 +42,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return invalidFlags("run", err)
 	}
+	if err := checkTTY(sessionOf(c).in, opts.Config.AttachStdin, opts.Config.Tty); err != nil {
+		return err
+	}
 	s, api, err := apiClient(c)
 	if err != nil {
 		// docker run reports an unreachable daemon with its help hint, 125.
