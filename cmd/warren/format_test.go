@@ -273,13 +273,13 @@ func TestNaturalCompare(t *testing.T) {
 
 func TestPrintInspected(t *testing.T) {
 	objs := []inspected{
-		{typed: container.InspectResponse{Name: "/web"}, raw: []byte(`{"Name":"/web","NetworkSettings":{"IPAddress":"172.17.0.2"}}`)},
+		{typed: container.InspectResponse{Name: "/web"}, raw: []byte(`{"Name":"/web","NetworkSettings":{"IPAddress":"172.17.0.2"},"Created":"x","Pid":1234567890123}`)},
 	}
 	var out bytes.Buffer
 	if err := printInspected(&out, "", objs); err != nil {
 		t.Fatal(err)
 	}
-	want := "[\n    {\n        \"Name\": \"/web\",\n        \"NetworkSettings\": {\n            \"IPAddress\": \"172.17.0.2\"\n        }\n    }\n]\n"
+	want := "[\n    {\n        \"Created\": \"x\",\n        \"Name\": \"/web\",\n        \"NetworkSettings\": {\n            \"IPAddress\": \"172.17.0.2\"\n        },\n        \"Pid\": 1234567890123\n    }\n]\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}

@@ -123,25 +123,29 @@ func printInspected(out io.Writer, format string, objs []inspected) error {
 	return nil
 }
 
+// printJSONArray prints the objects as docker does: the daemon's JSON
+// decoded and re-encoded with sorted keys and four-space indents, so every
+// field the engine sent shows (docker-behavior 5.3).
 func printJSONArray(out io.Writer, objs []inspected) error {
 	if len(objs) == 0 {
 		_, err := io.WriteString(out, "[]\n")
 		return err
 	}
-	joined := []byte{'['}
-	for i, o := range objs {
-		if i > 0 {
-			joined = append(joined, ',')
+	all := make([]any, 0, len(objs))
+	for _, o := range objs {
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(o.raw))
+		dec.UseNumber()
+		if err := dec.Decode(&v); err != nil {
+			return fmt.Errorf("decode the inspect output: %w", err)
 		}
-		joined = append(joined, bytes.TrimSpace(o.raw)...)
+		all = append(all, v)
 	}
-	joined = append(joined, ']')
-	buf := &bytes.Buffer{}
-	if err := json.Indent(buf, joined, "", "    "); err != nil {
-		return fmt.Errorf("indent the inspect output: %w", err)
+	b, err := json.MarshalIndent(all, "", "    ")
+	if err != nil {
+		return fmt.Errorf("encode the inspect output: %w", err)
 	}
-	buf.WriteString("\n")
-	_, err := buf.WriteTo(out)
+	_, err = out.Write(append(b, '\n'))
 	return err
 }
 
