@@ -9,10 +9,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"warren/rootless/bootstrap"
 )
@@ -349,5 +352,38 @@ func TestInfoWithoutDaemon(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("info output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestSignalProxy: a signal the attached CLI receives is forwarded to the
+// container by name without "SIG" (docker-behavior 5.3).
+func TestSignalProxy(t *testing.T) {
+	killed := make(chan string, 1)
+	f := &fakeEngine{handlers: map[string]http.HandlerFunc{
+		"POST /containers/web/kill": func(w http.ResponseWriter, r *http.Request) {
+			killed <- r.URL.Query().Get("signal")
+			w.WriteHeader(204)
+		},
+	}}
+	dir := f.start(t)
+	t.Setenv(bootstrap.EnvRuntimeDir, dir)
+	s := &session{paths: bootstrap.Paths{RuntimeDir: dir}, ensureDaemon: func(bootstrap.Paths) error { return nil }}
+	api, err := s.client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	stop := proxySignals(ctx(), api, "web")
+	defer stop()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case sig := <-killed:
+		if sig != "USR1" {
+			t.Errorf("forwarded signal %q, want USR1", sig)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the signal was not forwarded")
 	}
 }
