@@ -22,7 +22,7 @@ var templateFuncs = template.FuncMap{
 	},
 	"split": strings.Split,
 	"join":  strings.Join,
-	//nolint:staticcheck // docker uses strings.Title; keep its output.
+	//lint:ignore SA1019 docker's "title" is strings.Title; keep its output.
 	"title":    strings.Title,
 	"lower":    strings.ToLower,
 	"upper":    strings.ToUpper,
