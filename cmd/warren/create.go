@@ -366,14 +366,14 @@ func createContainer(s *session, api *client.Client, f createFlags, opts client.
 	}
 	defer cid.close()
 	if f.pull == "always" {
-		if err := pullImage(s, api, f.image, quiet, s.err); err != nil {
+		if err := pullImage(api, f.image, quiet, s.err); err != nil {
 			return "", err
 		}
 	}
 	resp, err := api.ContainerCreate(ctx(), opts)
 	if err != nil && cerrdefs.IsNotFound(err) && f.pull == "missing" && isNoSuchImage(err) {
 		fmt.Fprintf(s.err, "Unable to find image '%s' locally\n", familiarTagged(f.image))
-		if perr := pullImage(s, api, f.image, quiet, s.err); perr != nil {
+		if perr := pullImage(api, f.image, quiet, s.err); perr != nil {
 			return "", perr
 		}
 		resp, err = api.ContainerCreate(ctx(), opts)

@@ -271,7 +271,7 @@ func pullCommand() *cli.Command {
 			if reference.IsNameOnly(ref) && !c.Bool("all-tags") && !quiet {
 				fmt.Fprintln(s.out, "Using default tag: latest")
 			}
-			if err := pullImage(s, api, name, quiet, s.out); err != nil {
+			if err := pullImage(api, name, quiet, s.out); err != nil {
 				return err
 			}
 			fmt.Fprintln(s.out, reference.TagNameOnly(ref).String())
@@ -282,7 +282,7 @@ func pullCommand() *cli.Command {
 
 // pullImage pulls ref, showing the daemon's progress on out as docker does
 // (live progress bars when out is a terminal), or nothing when quiet.
-func pullImage(s *session, api *client.Client, ref string, quiet bool, out io.Writer) error {
+func pullImage(api *client.Client, ref string, quiet bool, out io.Writer) error {
 	resp, err := api.ImagePull(ctx(), ref, client.ImagePullOptions{})
 	if err != nil {
 		return err
