@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sort"
 	"strings"
 	"sync"
 
@@ -242,6 +243,7 @@ func (f *fakeBackend) ContainerList(_ context.Context, opts ListOptions) ([]cont
 	for _, c := range f.containers {
 		out = append(out, container.Summary{ID: c.id, Names: []string{"/" + c.name}, Image: "busybox", State: container.StateRunning, Status: "Up 5 minutes"})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Names[0] < out[j].Names[0] })
 	return out, nil
 }
 
