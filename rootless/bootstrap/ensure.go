@@ -76,6 +76,7 @@ func startDetached(p Paths) (*started, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start the warren daemon: %w", err)
 	}
+	trimLog(p.LogFile())
 	log, err := os.OpenFile(p.LogFile(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open daemon log: %w", err)
@@ -95,6 +96,17 @@ func startDetached(p Paths) (*started, error) {
 	s := &started{exited: make(chan error, 1), log: p.LogFile(), logFrom: from}
 	go func() { s.exited <- cmd.Wait() }()
 	return s, nil
+}
+
+// maxLogSize bounds daemon.log: each background start appends to it, and
+// only the latest daemon's lines matter.
+const maxLogSize = 1 << 20
+
+// trimLog empties an oversized log before a new daemon writes to it.
+func trimLog(path string) {
+	if st, err := os.Stat(path); err == nil && st.Size() > maxLogSize {
+		os.Truncate(path, 0)
+	}
 }
 
 // waitReady polls the socket until the daemon answers. If ours exits and no

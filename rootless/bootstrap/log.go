@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 )
@@ -30,6 +31,9 @@ func setupLogging(debug bool) {
 type lineFormatter struct{}
 
 func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
+	if benign(e) {
+		return nil, nil
+	}
 	var b bytes.Buffer
 	b.WriteString(logPrefix)
 	if e.Level != logrus.InfoLevel {
@@ -46,6 +50,12 @@ func (lineFormatter) Format(e *logrus.Entry) ([]byte, error) {
 	}
 	b.WriteByte('\n')
 	return b.Bytes(), nil
+}
+
+// benign tells the errors that are not: gvisor-tap-vsock logs the end of
+// the child's tap stream, which happens at every shutdown, as an error.
+func benign(e *logrus.Entry) bool {
+	return strings.HasPrefix(e.Message, "cannot receive packets from") && strings.HasSuffix(e.Message, "EOF")
 }
 
 // debugWriter turns the drivers' log writers into debug lines with a label.

@@ -35,16 +35,19 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "daemon":
-		err = daemon()
+		// As `warren daemon`: its fatal error in one "warren: " line.
+		if err = daemon(); err != nil {
+			err = fmt.Errorf("warren: %w", err)
+		}
 	case "ensure":
-		err = ensure()
+		err = ensure() // printed as the CLI prints it: as is
 	case "__fakeengine":
 		err = fakeEngine(os.Args[2:])
 	case "__container":
 		time.Sleep(time.Hour)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "warren: "+err.Error())
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }

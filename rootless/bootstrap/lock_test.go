@@ -1,0 +1,66 @@
+package bootstrap
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestLockDaemon(t *testing.T) {
+	p := Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
+	if lockHeld(p) {
+		t.Fatal("lock held before anyone took it")
+	}
+	first, err := lockDaemon(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// flock locks belong to open files, so a second open in this process
+	// conflicts just as another daemon would.
+	want := fmt.Sprintf("a daemon is already running for this user (pid %d)", os.Getpid())
+	if _, err := lockDaemon(p); err == nil || err.Error() != want {
+		t.Fatalf("second lock: %v, want %s", err, want)
+	}
+	if !lockHeld(p) {
+		t.Error("lockHeld = false while locked")
+	}
+	first.Close()
+	if lockHeld(p) {
+		t.Error("lockHeld = true after the daemon exited")
+	}
+	again, err := lockDaemon(p)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again.Close()
+}
+
+func TestEnsureDaemonAnswering(t *testing.T) {
+	// A daemon already answering: EnsureDaemon starts nothing.
+	p := Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
+	l, err := net.Listen("unix", p.Socket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/_ping" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("OK"))
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	if err := EnsureDaemon(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p.LogFile()); !os.IsNotExist(err) {
+		t.Errorf("a daemon was started (log: %v)", err)
+	}
+	if err := ping(filepath.Join(t.TempDir(), "none.sock")); err == nil {
+		t.Error("ping of a missing socket succeeded")
+	}
+}
