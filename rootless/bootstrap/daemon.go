@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,6 +162,7 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 		return err
 	}
 	setupLogging(opts.Debug)
+	addSbinToPath()
 	if err := preflight(); err != nil {
 		return err
 	}
@@ -228,6 +230,19 @@ func preflight() error {
 		return fmt.Errorf("%w: ask an administrator to run %q", err, tunFix)
 	}
 	return nil
+}
+
+// addSbinToPath lets the daemon find ip(8), which RootlessKit runs and some
+// distributions install only in the sbin folders, missing from users' PATH.
+func addSbinToPath() {
+	path := os.Getenv("PATH")
+	have := strings.Split(path, ":")
+	for _, d := range []string{"/usr/sbin", "/sbin"} {
+		if !slices.Contains(have, d) {
+			path += ":" + d
+		}
+	}
+	os.Setenv("PATH", strings.TrimPrefix(path, ":"))
 }
 
 // lockDaemon takes the per-user daemon lock and writes our pid in it. The

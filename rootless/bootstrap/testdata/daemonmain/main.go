@@ -88,6 +88,13 @@ func fakeEngine(args []string) error {
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
 	runtimeDir := fs.String("runtime-dir", "", "")
 	fs.String("data-dir", "", "")
+	// The network options the bootstrap passes when they are not defaults.
+	fs.Int("mtu", 0, "")
+	fs.String("subnet", "", "")
+	fs.Bool("disable-host-loopback", false, "")
+	fs.Bool("icc", true, "")
+	fs.String("port-range", "", "")
+	fs.Bool("debug", false, "")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
