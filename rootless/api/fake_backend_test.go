@@ -30,6 +30,10 @@ type fakeBackend struct {
 	listOpts   ListOptions
 	lastCreate *container.CreateRequest
 	loaded     []byte
+	// waitCanceled receives when a wait's context ends before the exit.
+	waitCanceled chan struct{}
+	// waitStarted receives when a wait is registered.
+	waitStarted chan struct{}
 }
 
 type fakeContainer struct {
@@ -50,7 +54,12 @@ type fakeExec struct {
 }
 
 func newFakeBackend() *fakeBackend {
-	return &fakeBackend{containers: map[string]*fakeContainer{}, execs: map[string]*fakeExec{}}
+	return &fakeBackend{
+		containers:   map[string]*fakeContainer{},
+		execs:        map[string]*fakeExec{},
+		waitCanceled: make(chan struct{}, 16),
+		waitStarted:  make(chan struct{}, 64),
+	}
 }
 
 func fakeID(s string) string {
@@ -169,11 +178,16 @@ func (f *fakeBackend) ContainerWait(ctx context.Context, name string, _ containe
 		return nil, err
 	}
 	ch := make(chan container.WaitResponse, 1)
+	select {
+	case f.waitStarted <- struct{}{}:
+	default: // nobody is watching
+	}
 	go func() {
 		select {
 		case <-c.exited:
 			ch <- container.WaitResponse{StatusCode: int64(c.exitCode)}
 		case <-ctx.Done():
+			f.waitCanceled <- struct{}{}
 		}
 	}()
 	return ch, nil
