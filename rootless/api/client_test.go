@@ -541,3 +541,27 @@ func TestClientImages(t *testing.T) {
 		t.Errorf("import stream %q", body)
 	}
 }
+
+// TestClientAttachTTY checks that a tty container's stream is raw.
+func TestClientAttachTTY(t *testing.T) {
+	c := newClient(t, serve(t, newFakeBackend()))
+	ctx := testContext(t)
+	if _, err := c.ContainerCreate(ctx, client.ContainerCreateOptions{Name: "t", Config: &container.Config{Image: "busybox", Tty: true, Cmd: []string{"echo", "hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	att, err := c.ContainerAttach(ctx, "t", client.ContainerAttachOptions{Stream: true, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer att.Close()
+	if mt, _ := att.MediaType(); mt != "application/vnd.docker.raw-stream" {
+		t.Errorf("tty attach media type %q", mt)
+	}
+	if _, err := c.ContainerStart(ctx, "t", client.ContainerStartOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(att.Reader)
+	if err != nil || string(out) != "hi\n" {
+		t.Errorf("tty output %q %v", out, err)
+	}
+}
