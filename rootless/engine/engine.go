@@ -3,6 +3,232 @@
 // user namespace.
 package engine
 
-// Main is `warren __engine`: it serves the API until SIGTERM, then stops the
-// containers and removes the socket.
-func Main(args []string) error { panic("not implemented") }
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+
+	"warren/rootless/api"
+	"warren/rootless/image"
+	"warren/rootless/names"
+)
+
+// Engine implements api.Backend.
+type Engine struct {
+	// Network attaches bridge-mode containers; nil means loopback only.
+	// Set it before serving.
+	Network Network
+
+	dataDir string
+	root    string // <data>/containers
+	images  imageStore
+	run     runner
+
+	mu    sync.Mutex // guards the index below; never held during I/O
+	byID  map[string]*Container
+	names map[string]string // "/web" → ID
+	execs map[string]*execConfig
+
+	wg sync.WaitGroup // container monitors and stream copiers
+}
+
+var _ api.Backend = (*Engine)(nil)
+
+// New opens the engine's state under dataDir (images in images/,
+// containers in containers/) with the real image store and runtime.
+func New(dataDir string) (*Engine, error) {
+	store, err := image.Open(filepath.Join(dataDir, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	return newEngine(dataDir, storeAdapter{store}, realRunner{})
+}
+
+func newEngine(dataDir string, images imageStore, run runner) (*Engine, error) {
+	e := &Engine{
+		dataDir: dataDir,
+		root:    filepath.Join(dataDir, "containers"),
+		images:  images,
+		run:     run,
+		byID:    map[string]*Container{},
+		names:   map[string]string{},
+		execs:   map[string]*execConfig{},
+	}
+	if err := os.MkdirAll(e.root, 0o700); err != nil {
+		return nil, fmt.Errorf("create container store: %w", err)
+	}
+	if err := e.restore(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// exitedWithDaemon is the exit code given to containers that were running
+// when the previous engine ended: their processes were killed with its
+// namespaces, by SIGKILL.
+const exitedWithDaemon = 128 + int(syscall.SIGKILL)
+
+// restore loads every saved container. Ones saved as running died with the
+// previous engine's namespaces, so they are marked exited now; AutoRemove
+// ones are removed, as Docker does on restart.
+func (e *Engine) restore() error {
+	entries, err := os.ReadDir(e.root)
+	if err != nil {
+		return fmt.Errorf("read container store: %w", err)
+	}
+	for _, ent := range entries {
+		dir := filepath.Join(e.root, ent.Name())
+		rec, err := loadRecord(filepath.Join(dir, "config.json"))
+		if err != nil {
+			// A folder without a record is a create that never finished.
+			log.Printf("engine: skipping container folder %s: %v", ent.Name(), err)
+			continue
+		}
+		c := newContainer(rec, dir)
+		if rec.State.running() {
+			c.rec.State = state{Status: container.StateExited, ExitCode: exitedWithDaemon,
+				StartedAt: rec.State.StartedAt, FinishedAt: time.Now().UTC()}
+			c.rec.Endpoint = nil
+			if rec.HostConfig.AutoRemove {
+				os.RemoveAll(dir)
+				continue
+			}
+			if err := c.save(); err != nil {
+				log.Printf("engine: %v", err)
+			}
+		}
+		e.byID[rec.ID] = c
+		e.names[rec.Name] = rec.ID
+	}
+	return nil
+}
+
+// newID returns 64 random hex digits, avoiding ones whose 12-digit prefix is
+// already used so short IDs stay unambiguous.
+func (e *Engine) newID() string {
+	for {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(fmt.Sprintf("read random: %v", err)) // crypto/rand never fails on Linux
+		}
+		id := hex.EncodeToString(b[:])
+		if _, err := e.lookupLocked(id[:12]); err != nil {
+			return id
+		}
+	}
+}
+
+// lookup resolves a container reference the Docker way: full ID, then name
+// (with or without "/"), then unique ID prefix.
+func (e *Engine) lookup(ref string) (*Container, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lookupLocked(ref)
+}
+
+func (e *Engine) lookupLocked(ref string) (*Container, error) {
+	if ref == "" {
+		return nil, errdefs.ErrNotFound.WithMessage("No such container: " + ref)
+	}
+	if c, ok := e.byID[ref]; ok {
+		return c, nil
+	}
+	if id, ok := e.names["/"+strings.TrimPrefix(ref, "/")]; ok {
+		return e.byID[id], nil
+	}
+	var found *Container
+	for id, c := range e.byID {
+		if strings.HasPrefix(id, ref) {
+			if found != nil {
+				return nil, errdefs.ErrInvalidArgument.WithMessage("multiple IDs found with provided prefix: " + ref)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, errdefs.ErrNotFound.WithMessage("No such container: " + ref)
+	}
+	return found, nil
+}
+
+// reserveName claims name ("/web") for id, or returns Docker's conflict.
+func (e *Engine) reserveName(name, id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if owner, ok := e.names[name]; ok {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+			"Conflict. The container name %q is already in use by container %q. You have to remove (or rename) that container to be able to reuse that name.",
+			name, owner))
+	}
+	e.names[name] = id
+	return nil
+}
+
+// pickName reserves the user's name or a generated one.
+func (e *Engine) pickName(given, id string) (string, error) {
+	if given == "" {
+		return names.Generate(id, func(n string) bool { return e.reserveName(n, id) == nil }), nil
+	}
+	name, err := names.Normalize(given)
+	if err != nil {
+		return "", err
+	}
+	return name, e.reserveName(name, id)
+}
+
+func (e *Engine) releaseName(name string) {
+	e.mu.Lock()
+	delete(e.names, name)
+	e.mu.Unlock()
+}
+
+// containers returns a snapshot of all containers.
+func (e *Engine) containers() []*Container {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	all := make([]*Container, 0, len(e.byID))
+	for _, c := range e.byID {
+		all = append(all, c)
+	}
+	return all
+}
+
+// Shutdown stops every running container as `docker stop` would (their
+// StopSignal, then SIGKILL after their StopTimeout, capped at maxWait) and
+// waits for the engine's goroutines.
+func (e *Engine) Shutdown(ctx context.Context, maxWait time.Duration) {
+	var wg sync.WaitGroup
+	for _, c := range e.containers() {
+		c.mu.Lock()
+		running := c.rec.State.running()
+		c.mu.Unlock()
+		if !running {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			timeout := int(maxWait / time.Second)
+			if t := c.rec.Config.StopTimeout; t != nil && *t >= 0 && *t < timeout {
+				timeout = *t
+			}
+			if err := e.stop(ctx, c, "", timeout); err != nil && !errors.Is(err, errdefs.ErrNotModified) {
+				log.Printf("engine: stop %s: %v", c.rec.ID[:12], err)
+			}
+		}()
+	}
+	wg.Wait()
+	e.wg.Wait()
+}

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// record is what is persisted of a container, in <data>/containers/<id>/config.json.
+type record struct {
+	ID         string
+	Name       string // "/web"
+	Created    time.Time
+	Path       string
+	Args       []string
+	ImageID    string   // "sha256:…"
+	Lowers     []string // the image's layer folders, top-most first
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	State      state
+	// Endpoint is the bridge address while running (nil otherwise).
+	Endpoint     *Endpoint `json:",omitempty"`
+	RestartCount int
+}
+
+// state is Docker's container state, minus what warren does not have
+// (pause, restart, health).
+type state struct {
+	Status     container.ContainerState
+	Pid        int
+	ExitCode   int
+	Error      string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+func (s state) running() bool { return s.Status == container.StateRunning }
+
+// Container is one container: its persisted record and, while it runs, its
+// process and streams. mu guards everything but the fields marked otherwise.
+type Container struct {
+	mu  sync.Mutex
+	rec record
+	dir string // immutable
+
+	proc     process
+	exited   chan struct{} // closed when the current run's exit is recorded
+	removing bool
+	removed  bool
+	waiters  []*waiter
+	execs    map[string]struct{}
+
+	// These have their own locks.
+	out   *fanout   // output to attached clients
+	log   *logFile  // output to the json-file log
+	stdin *stdinMux // the container's stdin across attaches (OpenStdin only)
+}
+
+func newContainer(rec record, dir string) *Container {
+	c := &Container{rec: rec, dir: dir, execs: map[string]struct{}{}, out: newFanout(),
+		log: newLogFile(filepath.Join(dir, rec.ID+"-json.log"))}
+	if rec.Config.OpenStdin {
+		c.stdin = newStdinMux()
+	}
+	return c
+}
+
+// The container's files, all in its own folder so removal is one RemoveAll.
+func (c *Container) configPath() string     { return filepath.Join(c.dir, "config.json") }
+func (c *Container) hostnamePath() string   { return filepath.Join(c.dir, "hostname") }
+func (c *Container) hostsPath() string      { return filepath.Join(c.dir, "hosts") }
+func (c *Container) resolvConfPath() string { return filepath.Join(c.dir, "resolv.conf") }
+func (c *Container) logPath() string        { return c.log.path }
+func (c *Container) upperDir() string       { return filepath.Join(c.dir, "upper") }
+func (c *Container) workDir() string        { return filepath.Join(c.dir, "work") }
+func (c *Container) rootfsDir() string      { return filepath.Join(c.dir, "rootfs") }
+
+// save persists the record; callers hold c.mu. It writes a temporary file
+// and renames it so a crash never leaves half a record.
+func (c *Container) save() error {
+	data, err := json.Marshal(&c.rec)
+	if err != nil {
+		return fmt.Errorf("encode container %s: %w", c.rec.ID, err)
+	}
+	return writeFileAtomic(c.configPath(), data, 0o600)
+}
+
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+func loadRecord(path string) (record, error) {
+	var rec record
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return rec, err
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return rec, fmt.Errorf("decode %s: %w", path, err)
+	}
+	if rec.Config == nil {
+		rec.Config = &container.Config{}
+	}
+	if rec.HostConfig == nil {
+		rec.HostConfig = &container.HostConfig{}
+	}
+	return rec, nil
+}
+
+// shortName is the name without its slash, as Docker quotes it in errors.
+func (c *Container) shortName() string { return c.rec.Name[1:] }

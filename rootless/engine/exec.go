@@ -1,0 +1,241 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+
+	"warren/rootless/api"
+	"warren/rootless/runtime"
+)
+
+// execConfig is one exec: created, then started once.
+type execConfig struct {
+	id, containerID string
+	req             container.ExecCreateRequest
+	spec            runtime.ExecSpec
+
+	mu       sync.Mutex
+	started  bool
+	running  bool
+	exitCode *int
+	pid      int
+	proc     process
+}
+
+// ExecCreate prepares an exec in a running container, with Docker's
+// defaults: the container's user and working directory, its env plus
+// the exec's.
+func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.ExecCreateRequest) (string, error) {
+	c, err := e.lookup(name)
+	if err != nil {
+		return "", err
+	}
+	if len(req.Cmd) == 0 {
+		return "", errdefs.ErrInvalidArgument.WithMessage("No exec command specified")
+	}
+	c.mu.Lock()
+	running := c.rec.State.running()
+	cfg, hc := c.rec.Config, c.rec.HostConfig
+	c.mu.Unlock()
+	if !running {
+		return "", errNotRunning(c.rec.ID)
+	}
+	x := &execConfig{id: randomID(), containerID: c.rec.ID, req: *req}
+	x.spec = runtime.ExecSpec{
+		Args:       req.Cmd,
+		Env:        execEnv(cfg.Hostname, req.Tty, nil, cfg.Env, req.Env),
+		Cwd:        firstNonEmpty(req.WorkingDir, cfg.WorkingDir),
+		User:       firstNonEmpty(req.User, cfg.User),
+		Tty:        req.Tty,
+		OpenStdin:  req.AttachStdin,
+		Privileged: req.Privileged || hc.Privileged,
+		CapAdd:     hc.CapAdd,
+		CapDrop:    hc.CapDrop,
+	}
+	e.mu.Lock()
+	e.execs[x.id] = x
+	e.mu.Unlock()
+	c.mu.Lock()
+	c.execs[x.id] = struct{}{}
+	c.mu.Unlock()
+	return x.id, nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func randomID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func (e *Engine) execByID(id string) (*execConfig, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x, ok := e.execs[id]
+	if !ok {
+		return nil, errdefs.ErrNotFound.WithMessage("No such exec instance: " + id)
+	}
+	return x, nil
+}
+
+// ExecStart runs the exec. Detached, it returns once the process runs and
+// its output is discarded (as Docker does); attached, it returns after the
+// output ended and the exit code is recorded, so an inspect right after
+// sees it.
+func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, streams api.Streams) error {
+	x, err := e.execByID(execID)
+	if err != nil {
+		return err
+	}
+	c, err := e.lookup(x.containerID)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	if x.started {
+		x.mu.Unlock()
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Error: Exec command %s has already run", x.id))
+	}
+	x.started = true
+	x.mu.Unlock()
+
+	c.mu.Lock()
+	if !c.rec.State.running() {
+		c.mu.Unlock()
+		return errNotRunning(c.rec.ID)
+	}
+	pid := c.rec.State.Pid
+	c.mu.Unlock()
+
+	if detach {
+		streams = api.Streams{}
+	}
+	proc, err := e.run.Exec(pid, &x.spec)
+	if err != nil {
+		code := startExitCode(err.Error())
+		x.mu.Lock()
+		x.exitCode = &code
+		x.mu.Unlock()
+		return err
+	}
+	x.mu.Lock()
+	x.running, x.pid, x.proc = true, proc.Pid(), proc
+	x.mu.Unlock()
+
+	done := make(chan struct{})
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer close(done)
+		e.runExec(x, proc, streams)
+	}()
+	if detach {
+		return nil
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// runExec copies the exec's streams until its output ends, then records
+// its exit code.
+func (e *Engine) runExec(x *execConfig, p process, s api.Streams) {
+	var copiers sync.WaitGroup
+	copyOut := func(w io.Writer, r io.Reader) {
+		if r == nil {
+			return
+		}
+		if w == nil {
+			w = io.Discard // keep the pipe drained
+		}
+		copiers.Add(1)
+		go func() {
+			defer copiers.Done()
+			io.Copy(w, r)
+		}()
+	}
+	if con := p.Console(); con != nil {
+		copyOut(s.Stdout, con)
+		if s.Stdin != nil {
+			go io.Copy(con, s.Stdin)
+		}
+	} else {
+		copyOut(s.Stdout, p.Stdout())
+		copyOut(s.Stderr, p.Stderr())
+		if in := p.Stdin(); in != nil && s.Stdin != nil {
+			go feed(in, s.Stdin, true)
+		}
+	}
+	code, _ := p.Wait()
+	copiers.Wait()
+	p.Close()
+	x.mu.Lock()
+	x.running, x.exitCode, x.proc = false, &code, nil
+	x.mu.Unlock()
+}
+
+// ExecResize sets the exec's tty size.
+func (e *Engine) ExecResize(ctx context.Context, execID string, height, width uint) error {
+	x, err := e.execByID(execID)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.running {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Exec %s is not running", x.id))
+	}
+	return x.proc.Resize(uint16(height), uint16(width))
+}
+
+// ExecInspect reports the exec as Docker's GET /exec/{id}/json.
+func (e *Engine) ExecInspect(ctx context.Context, execID string) (*container.ExecInspectResponse, error) {
+	x, err := e.execByID(execID)
+	if err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	privileged := x.req.Privileged
+	entry, args := x.req.Cmd[0], append([]string{}, x.req.Cmd[1:]...)
+	return &container.ExecInspectResponse{
+		ID:       x.id,
+		Running:  x.running,
+		ExitCode: x.exitCode,
+		ProcessConfig: &container.ExecProcessConfig{
+			Tty: x.req.Tty, Entrypoint: entry, Arguments: args,
+			Privileged: &privileged, User: x.req.User,
+		},
+		OpenStdin:   x.req.AttachStdin,
+		OpenStdout:  x.req.AttachStdout,
+		OpenStderr:  x.req.AttachStderr,
+		CanRemove:   !x.running && x.started,
+		ContainerID: x.containerID,
+		DetachKeys:  []byte{},
+		Pid:         x.pid,
+	}, nil
+}
+
+// ExecIsTTY tells the HTTP layer how to frame the exec's streams.
+func (e *Engine) ExecIsTTY(ctx context.Context, execID string) (bool, error) {
+	x, err := e.execByID(execID)
+	if err != nil {
+		return false, err
+	}
+	return x.req.Tty, nil
+}

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	imagetypes "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/storage"
+
+	"warren/rootless/api"
+	"warren/rootless/image"
+	"warren/rootless/names"
+)
+
+// ImageList is docker images.
+func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]imagetypes.Summary, error) {
+	out := []imagetypes.Summary{}
+	for _, img := range e.images.List() {
+		if !matchReference(img, opts.Filters["reference"]) {
+			continue
+		}
+		out = append(out, imagetypes.Summary{
+			ID: img.ID, RepoTags: nonNil(img.RepoTags), RepoDigests: nonNil(img.RepoDigests),
+			Created: img.Created.Unix(), Size: img.Size, Labels: img.Config.Config.Labels,
+			Containers: -1, SharedSize: -1,
+		})
+	}
+	return out, nil
+}
+
+// matchReference is the images "reference" filter: a repository with
+// optional tag, matched against each tag (shell patterns as Docker's).
+func matchReference(img *image.Image, refs []string) bool {
+	if len(refs) == 0 {
+		return true
+	}
+	for _, ref := range refs {
+		for _, tag := range img.RepoTags {
+			repo, _, _ := strings.Cut(tag, ":")
+			if globMatch(ref, tag) || globMatch(ref, repo) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func globMatch(pattern, s string) bool {
+	ok, _ := path.Match(pattern, s)
+	return ok
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ImageInspect is GET /images/{name}/json.
+func (e *Engine) ImageInspect(ctx context.Context, name string) (*imagetypes.InspectResponse, error) {
+	img, err := e.images.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	cf := img.Config
+	layers := make([]string, 0, len(cf.RootFS.DiffIDs))
+	for _, d := range cf.RootFS.DiffIDs {
+		layers = append(layers, d.String())
+	}
+	cfg := &dockerspec.DockerOCIImageConfig{}
+	cfg.User = cf.Config.User
+	cfg.Env = cf.Config.Env
+	cfg.Entrypoint = cf.Config.Entrypoint
+	cfg.Cmd = cf.Config.Cmd
+	cfg.WorkingDir = cf.Config.WorkingDir
+	cfg.Labels = cf.Config.Labels
+	cfg.StopSignal = cf.Config.StopSignal
+	cfg.ExposedPorts = cf.Config.ExposedPorts
+	cfg.Volumes = cf.Config.Volumes
+	return &imagetypes.InspectResponse{
+		ID: img.ID, RepoTags: nonNil(img.RepoTags), RepoDigests: nonNil(img.RepoDigests),
+		Created: img.Created.UTC().Format(time.RFC3339Nano), Author: cf.Author,
+		Config: cfg, Architecture: cf.Architecture, Variant: cf.Variant, Os: cf.OS,
+		Size: img.Size,
+		GraphDriver: &storage.DriverData{Name: "overlay2", Data: map[string]string{
+			"LowerDir": joinColon(img.Layers),
+		}},
+		RootFS:   imagetypes.RootFS{Type: "layers", Layers: layers},
+		Metadata: imagetypes.Metadata{},
+	}, nil
+}
+
+// ImageLoad reads a docker save or OCI archive.
+func (e *Engine) ImageLoad(ctx context.Context, r io.Reader, progress api.Progress) error {
+	lines, err := e.images.Load(ctx, r)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		progress.Stream(l + "\n")
+	}
+	return nil
+}
+
+// ImagePull pulls ref and reports Docker's progress messages.
+func (e *Engine) ImagePull(ctx context.Context, ref string, progress api.Progress) error {
+	_, err := e.images.Pull(ctx, ref, func(id, status string, current, total int64) {
+		progress.Status(id, status, current, total)
+	})
+	return err
+}
+
+// ImageImport makes an image from a root filesystem tarball.
+func (e *Engine) ImageImport(ctx context.Context, r io.Reader, ref string, changes []string, progress api.Progress) (string, error) {
+	img, err := e.images.Import(ctx, r, ref, changes)
+	if err != nil {
+		return "", err
+	}
+	progress.Status("", img.ID, 0, 0)
+	return img.ID, nil
+}
+
+// ImageSave writes refs as one docker save tarball.
+func (e *Engine) ImageSave(ctx context.Context, refs []string, w io.Writer) error {
+	return e.images.Save(ctx, refs, w)
+}
+
+// ImageTag is docker tag.
+func (e *Engine) ImageTag(ctx context.Context, source, target string) error {
+	return e.images.Tag(source, target)
+}
+
+// ImageRemove is docker rmi. An image a container uses is refused unless
+// forced; forced, it is only untagged, so the container's layers stay.
+func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bool) ([]imagetypes.DeleteResponse, error) {
+	img, err := e.images.Get(name)
+	if err != nil {
+		return nil, err
+	}
+	user, running := e.containerUsing(img.ID)
+	if user == "" {
+		return e.images.Remove(name, force, noPrune)
+	}
+	byID := strings.HasPrefix(img.ID, name) || strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), name)
+	if !force || byID {
+		return nil, errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
+	}
+	return e.images.Untag(name)
+}
+
+// imageInUse is Docker's conflict text for rmi of a used image.
+func imageInUse(ref string, byID, running bool, containerID, imageID string) string {
+	switch {
+	case byID && running:
+		return fmt.Sprintf("conflict: unable to delete %s (cannot be forced) - image is being used by running container %s",
+			names.ShortID(imageID), names.ShortID(containerID))
+	case byID:
+		return fmt.Sprintf("conflict: unable to delete %s (must be forced) - image is being used by stopped container %s",
+			names.ShortID(imageID), names.ShortID(containerID))
+	}
+	return fmt.Sprintf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+		ref, names.ShortID(containerID), names.ShortID(imageID))
+}
+
+// containerUsing returns a container created from imageID, preferring a
+// running one as Docker's message does.
+func (e *Engine) containerUsing(imageID string) (id string, running bool) {
+	for _, c := range e.containers() {
+		c.mu.Lock()
+		r := c.rec
+		c.mu.Unlock()
+		if r.ImageID == imageID && (id == "" || r.State.running()) {
+			id, running = r.ID, r.State.running()
+		}
+	}
+	return id, running
+}

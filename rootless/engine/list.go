@@ -1,0 +1,248 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+
+	"warren/rootless/api"
+)
+
+// ContainerList is docker ps: newest first, running only unless All or a
+// Limit, filtered.
+func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]container.Summary, error) {
+	if err := checkFilters(opts.Filters); err != nil {
+		return nil, err
+	}
+	var recs []record
+	for _, c := range e.containers() {
+		c.mu.Lock()
+		if !c.removed {
+			recs = append(recs, c.rec)
+		}
+		c.mu.Unlock()
+	}
+	slices.SortFunc(recs, func(a, b record) int { return b.Created.Compare(a.Created) })
+	all := opts.All || opts.Limit > 0 || opts.Latest
+	now := time.Now()
+	var out []container.Summary
+	for _, r := range recs {
+		if !all && !r.State.running() {
+			continue
+		}
+		ok, err := matchFilters(r, opts.Filters, e.imageIDOf)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		s := summary(r, now)
+		if opts.Size {
+			s.SizeRw = dirSize(filepath.Join(e.root, r.ID, "upper"))
+			s.SizeRootFs = s.SizeRw + e.imageSize(r.ImageID)
+		}
+		out = append(out, s)
+		if opts.Latest || (opts.Limit > 0 && len(out) == opts.Limit) {
+			break
+		}
+	}
+	if out == nil {
+		out = []container.Summary{}
+	}
+	return out, nil
+}
+
+func summary(r record, now time.Time) container.Summary {
+	s := container.Summary{
+		ID:      r.ID,
+		Names:   []string{r.Name},
+		Image:   r.Config.Image,
+		ImageID: r.ImageID,
+		Command: commandText(r.Path, r.Args),
+		Created: r.Created.Unix(),
+		Ports:   []container.PortSummary{},
+		Labels:  r.Config.Labels,
+		State:   r.State.Status,
+		Status:  statusText(r.State, now),
+		NetworkSettings: &container.NetworkSettingsSummary{
+			Networks: networksOf(r),
+		},
+		Mounts: mountPoints(r.HostConfig),
+	}
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	s.HostConfig.NetworkMode = string(r.HostConfig.NetworkMode)
+	return s
+}
+
+// commandText is ps's COMMAND: path and args joined by spaces (Docker's
+// list does no quoting; the CLI quotes and truncates).
+func commandText(path string, args []string) string {
+	return strings.Join(append([]string{path}, args...), " ")
+}
+
+// statusText is Docker's State.String() as ps shows it.
+func statusText(s state, now time.Time) string {
+	switch s.Status {
+	case container.StateRunning:
+		return "Up " + units.HumanDuration(now.Sub(s.StartedAt))
+	case container.StateRemoving:
+		return "Removal In Progress"
+	case container.StateDead:
+		return "Dead"
+	case container.StateCreated:
+		return "Created"
+	}
+	if s.FinishedAt.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, units.HumanDuration(now.Sub(s.FinishedAt)))
+}
+
+// supportedFilters are the ps filters warren answers.
+var supportedFilters = map[string]bool{
+	"name": true, "id": true, "status": true, "label": true, "ancestor": true, "exited": true,
+}
+
+func checkFilters(filters map[string][]string) error {
+	for k := range filters {
+		if !supportedFilters[k] {
+			return errdefs.ErrInvalidArgument.WithMessage("invalid filter '" + k + "'")
+		}
+	}
+	for _, s := range filters["status"] {
+		if !slices.Contains([]string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}, s) {
+			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'status=%s'", s))
+		}
+	}
+	return nil
+}
+
+// matchFilters applies Docker's rule: values of one key are ORed, keys are
+// ANDed. imageID resolves an ancestor reference ("" if unknown).
+func matchFilters(r record, filters map[string][]string, imageID func(string) string) (bool, error) {
+	for key, values := range filters {
+		if len(values) == 0 {
+			continue
+		}
+		ok := false
+		for _, v := range values {
+			m, err := matchFilter(r, key, v, imageID)
+			if err != nil {
+				return false, err
+			}
+			if m {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func matchFilter(r record, key, v string, imageID func(string) string) (bool, error) {
+	switch key {
+	case "name":
+		// Docker matches the name (with its slash) as a regular expression.
+		re, err := regexp.Compile(v)
+		if err != nil {
+			return false, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("error parsing regexp: %v", err))
+		}
+		return re.MatchString(r.Name), nil
+	case "id":
+		return strings.HasPrefix(r.ID, v), nil
+	case "status":
+		return string(r.State.Status) == v, nil
+	case "exited":
+		return r.State.Status == container.StateExited && fmt.Sprint(r.State.ExitCode) == v, nil
+	case "label":
+		k, want, hasValue := strings.Cut(v, "=")
+		got, ok := r.Config.Labels[k]
+		return ok && (!hasValue || got == want), nil
+	case "ancestor":
+		if r.Config.Image == v || strings.HasPrefix(strings.TrimPrefix(r.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:")) {
+			return true, nil
+		}
+		id := imageID(v)
+		return id != "" && id == r.ImageID, nil
+	}
+	return false, nil
+}
+
+func (e *Engine) imageIDOf(ref string) string {
+	img, err := e.images.Get(ref)
+	if err != nil {
+		return ""
+	}
+	return img.ID
+}
+
+func (e *Engine) imageSize(id string) int64 {
+	img, err := e.images.Get(id)
+	if err != nil {
+		return 0
+	}
+	return img.Size
+}
+
+// dirSize sums the sizes of the regular files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// networksOf is NetworkSettings.Networks: the one network the mode names.
+func networksOf(r record) map[string]*network.EndpointSettings {
+	mode := r.HostConfig.NetworkMode
+	if mode.IsContainer() {
+		return map[string]*network.EndpointSettings{}
+	}
+	ep := &network.EndpointSettings{}
+	if r.Endpoint != nil && r.State.running() {
+		ep.EndpointID = r.ID
+		ep.IPAddress = r.Endpoint.IP
+		ep.IPPrefixLen = r.Endpoint.PrefixLen
+		ep.Gateway = r.Endpoint.Gateway
+		ep.MacAddress = network.HardwareAddr(r.Endpoint.MAC)
+	}
+	return map[string]*network.EndpointSettings{string(mode): ep}
+}
+
+// mountPoints lists the binds as Docker's MountPoint entries.
+func mountPoints(hc *container.HostConfig) []container.MountPoint {
+	out := []container.MountPoint{}
+	mounts, err := bindMounts(hc)
+	if err != nil {
+		return out
+	}
+	for _, m := range mounts {
+		out = append(out, container.MountPoint{
+			Type: "bind", Source: m.Source, Destination: m.Destination,
+			Mode: map[bool]string{true: "ro", false: ""}[m.ReadOnly], RW: !m.ReadOnly, Propagation: "rprivate",
+		})
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package engine
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+
+	imagetypes "github.com/moby/moby/api/types/image"
+
+	"warren/rootless/image"
+	"warren/rootless/runtime"
+)
+
+// imageStore is the part of *image.Store the engine uses; tests fake it.
+type imageStore interface {
+	Get(ref string) (*image.Image, error)
+	List() []*image.Image
+	Load(ctx context.Context, r io.Reader) ([]string, error)
+	Pull(ctx context.Context, ref string, progress image.PullProgress) (*image.Image, error)
+	Import(ctx context.Context, r io.Reader, ref string, changes []string) (*image.Image, error)
+	Save(ctx context.Context, refs []string, w io.Writer) error
+	Tag(source, target string) error
+	// Remove untags ref and deletes the image once nothing refers to it
+	// (Docker's rmi); Untag only drops the reference and keeps the image
+	// and its layers, for images containers still use (rmi -f).
+	Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error)
+	Untag(ref string) ([]imagetypes.DeleteResponse, error)
+}
+
+// process is a running container init or exec, as the engine sees it.
+// With a tty, console carries both directions and stdout/stderr are nil.
+type process interface {
+	Pid() int
+	Console() io.ReadWriter
+	Stdin() io.WriteCloser // nil unless OpenStdin
+	Stdout() io.Reader
+	Stderr() io.Reader
+	// Start lets a created init exec the user's command (no-op for execs).
+	Start() error
+	Wait() (int, error)
+	Signal(sig syscall.Signal) error
+	Resize(height, width uint16) error
+	// Close releases the engine's ends of the stdio once output is drained.
+	Close()
+}
+
+// runner starts processes; the real one is package runtime.
+type runner interface {
+	Create(spec *runtime.Spec) (process, error)
+	Exec(pid int, spec *runtime.ExecSpec) (process, error)
+}
+
+// Network attaches containers in bridge mode to the engine's bridge. It is
+// nil until the network is configured; containers then get loopback only.
+type Network interface {
+	Attach(ctx context.Context, id string, pid int) (*Endpoint, error)
+	Detach(id string) error
+}
+
+// Endpoint is a container's address on the bridge.
+type Endpoint struct {
+	IP        netip.Addr
+	PrefixLen int
+	Gateway   netip.Addr
+	MAC       net.HardwareAddr
+}
+
+// realRunner adapts package runtime.
+type realRunner struct{}
+
+func (realRunner) Create(spec *runtime.Spec) (process, error) {
+	p, err := runtime.Create(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeProcess{p: p, started: false}, nil
+}
+
+func (realRunner) Exec(pid int, spec *runtime.ExecSpec) (process, error) {
+	p, err := runtime.Exec(pid, spec)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeProcess{p: p, started: true}, nil
+}
+
+type runtimeProcess struct {
+	p       *runtime.Process
+	started bool
+}
+
+func (r *runtimeProcess) Pid() int { return r.p.Pid }
+
+func (r *runtimeProcess) Console() io.ReadWriter {
+	if r.p.Console == nil {
+		return nil
+	}
+	return r.p.Console
+}
+
+func (r *runtimeProcess) Stdin() io.WriteCloser { return r.p.Stdin }
+
+func (r *runtimeProcess) Stdout() io.Reader { return nilIfNone(r.p.Stdout) }
+
+func (r *runtimeProcess) Stderr() io.Reader { return nilIfNone(r.p.Stderr) }
+
+func nilIfNone(rc io.ReadCloser) io.Reader {
+	if rc == nil {
+		return nil
+	}
+	if f, ok := rc.(*os.File); ok && f == nil {
+		return nil
+	}
+	return rc
+}
+
+func (r *runtimeProcess) Start() error {
+	if r.started {
+		return nil
+	}
+	r.started = true
+	return r.p.Start()
+}
+
+func (r *runtimeProcess) Wait() (int, error) { return r.p.Wait() }
+
+func (r *runtimeProcess) Signal(sig syscall.Signal) error { return r.p.Signal(sig) }
+
+func (r *runtimeProcess) Resize(h, w uint16) error { return r.p.Resize(h, w) }
+
+func (r *runtimeProcess) Close() {
+	for _, c := range []io.Closer{r.p.Stdin, r.p.Stdout, r.p.Stderr, r.p.Console} {
+		if c != nil && c != io.Closer((*os.File)(nil)) {
+			c.Close()
+		}
+	}
+}

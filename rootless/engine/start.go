@@ -1,0 +1,456 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+
+	"warren/rootless/runtime"
+)
+
+// ContainerStart starts a created or exited container.
+func (e *Engine) ContainerStart(ctx context.Context, name string) error {
+	c, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	return e.start(ctx, c)
+}
+
+// netTarget is where a container's network (and, with container:X, its
+// /etc files) come from.
+type netTarget struct {
+	netns                   string // runtime.Spec.NetNS
+	hosts, hostname, resolv string
+}
+
+// networkOf resolves the container's network mode before c is locked: a
+// container:X mode looks at X, and locking both at once could deadlock.
+func (e *Engine) networkOf(c *Container) (netTarget, error) {
+	t := netTarget{hosts: c.hostsPath(), hostname: c.hostnamePath(), resolv: c.resolvConfPath()}
+	mode := c.rec.HostConfig.NetworkMode
+	switch {
+	case mode.IsHost():
+		t.netns = "host"
+	case mode.IsContainer():
+		other, err := e.lookup(mode.ConnectedContainer())
+		if err != nil {
+			return t, err
+		}
+		if other == c {
+			return t, errdefs.ErrInvalidArgument.WithMessage(errOwnNetNS.Error())
+		}
+		other.mu.Lock()
+		defer other.mu.Unlock()
+		if !other.rec.State.running() {
+			return t, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+				"cannot join network namespace of a non running container: container %s is %s",
+				other.shortName(), other.rec.State.Status))
+		}
+		t.netns = fmt.Sprintf("/proc/%d/ns/net", other.rec.State.Pid)
+		t.hosts, t.hostname, t.resolv = other.hostsPath(), other.hostnamePath(), other.resolvConfPath()
+	}
+	return t, nil
+}
+
+func (e *Engine) start(ctx context.Context, c *Container) error {
+	target, err := e.networkOf(c)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.removing || c.removed {
+		c.mu.Unlock()
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", c.shortName()))
+	}
+	if c.rec.State.running() {
+		c.mu.Unlock()
+		return errdefs.ErrNotModified.WithMessage("container already started")
+	}
+	err = e.run1(ctx, c, target)
+	autoRemove := err != nil && c.rec.HostConfig.AutoRemove
+	c.mu.Unlock()
+	if autoRemove {
+		// Docker removes a --rm container whose start failed; the CLI's
+		// wait?condition=removed then ends.
+		e.remove(context.WithoutCancel(ctx), c, true)
+	}
+	return err
+}
+
+// run1 starts one run of c; c.mu is held. On error everything it did is
+// undone and the error is recorded in the container's state.
+func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err error) {
+	spec, err := c.spec(target)
+	if err != nil {
+		return err
+	}
+	if err := c.log.open(); err != nil {
+		return c.failStart(err)
+	}
+	proc, err := e.run.Create(spec)
+	if err != nil {
+		c.endOutput()
+		return c.failStart(err)
+	}
+	var ep *Endpoint
+	if e.Network != nil && c.rec.HostConfig.NetworkMode.IsBridge() {
+		if ep, err = e.Network.Attach(ctx, c.rec.ID, proc.Pid()); err != nil {
+			killAndReap(proc)
+			c.endOutput()
+			return c.failStart(fmt.Errorf("attach network: %w", err))
+		}
+		if err := c.writeEtcFiles(ep); err != nil {
+			log.Printf("engine: %s: %v", c.rec.ID[:12], err)
+		}
+	}
+	copiers := e.copyOutput(c, proc)
+	if err := proc.Start(); err != nil {
+		// The init exits by itself after reporting the error.
+		proc.Wait()
+		copiers.Wait()
+		proc.Close()
+		c.endOutput()
+		e.detach(c.rec.ID, ep)
+		return c.failStart(err)
+	}
+	now := time.Now().UTC()
+	c.proc, c.exited = proc, make(chan struct{})
+	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid(), StartedAt: now}
+	c.rec.Endpoint = ep
+	if err := c.save(); err != nil {
+		log.Printf("engine: %v", err)
+	}
+	e.wg.Add(1)
+	go e.monitor(c, proc, copiers, c.exited, ep)
+	return nil
+}
+
+// spec builds the runtime's description of the container's first process.
+func (c *Container) spec(target netTarget) (*runtime.Spec, error) {
+	cfg, hc := c.rec.Config, c.rec.HostConfig
+	mounts, err := bindMounts(hc)
+	if err != nil {
+		return nil, err
+	}
+	return &runtime.Spec{
+		ID:             c.rec.ID,
+		Hostname:       cfg.Hostname,
+		Lowers:         c.rec.Lowers,
+		Upper:          c.upperDir(),
+		Work:           c.workDir(),
+		Rootfs:         c.rootfsDir(),
+		Args:           append([]string{c.rec.Path}, c.rec.Args...),
+		Env:            processEnv(cfg.Hostname, cfg.Tty, nil, cfg.Env),
+		Cwd:            cfg.WorkingDir,
+		User:           cfg.User,
+		Tty:            cfg.Tty,
+		OpenStdin:      cfg.OpenStdin,
+		Mounts:         mounts,
+		HostsPath:      target.hosts,
+		HostnamePath:   target.hostname,
+		ResolvConfPath: target.resolv,
+		NetNS:          target.netns,
+		CapAdd:         hc.CapAdd,
+		CapDrop:        hc.CapDrop,
+		Privileged:     hc.Privileged,
+		ReadonlyRootfs: hc.ReadonlyRootfs,
+	}, nil
+}
+
+// bindMounts turns -v host:container[:ro] and --mount type=bind into
+// runtime mounts. Named volumes are not supported yet.
+func bindMounts(hc *container.HostConfig) ([]runtime.Mount, error) {
+	var out []runtime.Mount
+	for _, b := range hc.Binds {
+		parts := strings.Split(b, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s'", b))
+		}
+		if !strings.HasPrefix(parts[0], "/") {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+				"invalid volume specification: '%s': named volumes are not supported by warren; use an absolute host path", b))
+		}
+		m := runtime.Mount{Source: parts[0], Destination: parts[1]}
+		if len(parts) == 3 {
+			for _, opt := range strings.Split(parts[2], ",") {
+				switch opt {
+				case "ro":
+					m.ReadOnly = true
+				case "rw", "z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "":
+				default:
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mode: %s", opt))
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	for _, m := range hc.Mounts {
+		if m.Type != "bind" {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("mount type %q is not supported by warren", m.Type))
+		}
+		out = append(out, runtime.Mount{Source: m.Source, Destination: m.Target, ReadOnly: m.ReadOnly})
+	}
+	return out, nil
+}
+
+// failStart records a failed start Docker's way: the container keeps its
+// status, Error says why and ExitCode is 127/126 for a command that cannot
+// run, 128 otherwise. c.mu is held.
+func (c *Container) failStart(err error) error {
+	code := startExitCode(err.Error())
+	c.rec.State.Error = err.Error()
+	c.rec.State.ExitCode = code
+	if serr := c.save(); serr != nil {
+		log.Printf("engine: %v", serr)
+	}
+	if code != 128 {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	return err
+}
+
+func startExitCode(msg string) int {
+	switch {
+	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied"):
+		return 126
+	}
+	return 128
+}
+
+// endOutput closes the run's output: the log, attached clients, stdin.
+func (c *Container) endOutput() {
+	c.log.close()
+	c.out.end()
+	if c.stdin != nil {
+		c.stdin.reset()
+	}
+}
+
+func killAndReap(p process) {
+	p.Signal(syscall.SIGKILL)
+	p.Wait()
+	p.Close()
+}
+
+func (e *Engine) detach(id string, ep *Endpoint) {
+	if ep == nil || e.Network == nil {
+		return
+	}
+	if err := e.Network.Detach(id); err != nil {
+		log.Printf("engine: detach %s: %v", id[:12], err)
+	}
+}
+
+// copyOutput starts the goroutines that drain the process's output into
+// the log and the attached clients, and feeds its stdin. They run whether
+// or not anyone is attached, so the process never blocks on a full pipe.
+func (e *Engine) copyOutput(c *Container, p process) *sync.WaitGroup {
+	var wg sync.WaitGroup
+	drain := func(stream string, r io.Reader) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lw := &lineWriter{log: c.log, stream: stream}
+			buf := make([]byte, 32*1024)
+			for {
+				n, err := r.Read(buf)
+				if n > 0 {
+					c.out.write(stream, buf[:n])
+					lw.Write(buf[:n])
+				}
+				if err != nil {
+					break
+				}
+			}
+			lw.flush()
+		}()
+	}
+	if con := p.Console(); con != nil {
+		drain("stdout", con)
+		if c.stdin != nil {
+			go feed(con, c.stdin.reader(), false)
+		}
+	} else {
+		drain("stdout", p.Stdout())
+		drain("stderr", p.Stderr())
+		if in := p.Stdin(); in != nil && c.stdin != nil {
+			go feed(in, c.stdin.reader(), true)
+		}
+	}
+	return &wg
+}
+
+// monitor waits for the run to end and records it: exit code, output
+// drained, network released, waiters told, then --rm.
+func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, exited chan struct{}, ep *Endpoint) {
+	defer e.wg.Done()
+	code, err := p.Wait()
+	copiers.Wait()
+	p.Close()
+	c.endOutput()
+	e.detach(c.rec.ID, ep)
+
+	c.mu.Lock()
+	c.rec.State.Status = container.StateExited
+	c.rec.State.ExitCode = code
+	c.rec.State.Pid = 0
+	c.rec.State.FinishedAt = time.Now().UTC()
+	if err != nil {
+		c.rec.State.Error = err.Error()
+	}
+	c.rec.Endpoint = nil
+	c.proc = nil
+	if !c.removed {
+		if err := c.save(); err != nil {
+			log.Printf("engine: %v", err)
+		}
+	}
+	c.fire(container.WaitConditionNextExit, code)
+	close(exited)
+	autoRemove := c.rec.HostConfig.AutoRemove && !c.removing && !c.removed
+	c.mu.Unlock()
+	if autoRemove {
+		e.remove(context.Background(), c, true)
+	}
+}
+
+// ContainerStop is docker stop: the stop signal, then SIGKILL after timeout.
+func (e *Engine) ContainerStop(ctx context.Context, name, signal string, timeout *int) error {
+	c, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	return e.stop(ctx, c, signal, stopTimeout(c.rec.Config, timeout))
+}
+
+// defaultStopTimeout is Docker's, in seconds.
+const defaultStopTimeout = 10
+
+func stopTimeout(cfg *container.Config, t *int) int {
+	switch {
+	case t != nil:
+		return *t
+	case cfg.StopTimeout != nil:
+		return *cfg.StopTimeout
+	}
+	return defaultStopTimeout
+}
+
+func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout int) error {
+	c.mu.Lock()
+	if !c.rec.State.running() {
+		c.mu.Unlock()
+		return errdefs.ErrNotModified.WithMessage("container already stopped")
+	}
+	proc, exited := c.proc, c.exited
+	if sigName == "" {
+		sigName = c.rec.Config.StopSignal
+	}
+	c.mu.Unlock()
+	sig := syscall.SIGTERM
+	if sigName != "" {
+		s, err := parseSignal(sigName)
+		if err != nil {
+			return err
+		}
+		sig = s
+	}
+	proc.Signal(sig) // an error means it is already gone; exited says so
+	var expire <-chan time.Time
+	if timeout >= 0 {
+		t := time.NewTimer(time.Duration(timeout) * time.Second)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-expire:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	proc.Signal(syscall.SIGKILL)
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ContainerRestart is stop (if running) then start.
+func (e *Engine) ContainerRestart(ctx context.Context, name, signal string, timeout *int) error {
+	c, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	if err := e.stop(ctx, c, signal, stopTimeout(c.rec.Config, timeout)); err != nil && !errdefs.IsNotModified(err) {
+		return err
+	}
+	c.mu.Lock()
+	c.rec.RestartCount = 0
+	c.mu.Unlock()
+	return e.start(ctx, c)
+}
+
+// ContainerKill sends a signal (default SIGKILL); with SIGKILL it waits
+// for the exit, as Docker does.
+func (e *Engine) ContainerKill(ctx context.Context, name, signal string) error {
+	c, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	sig := syscall.SIGKILL
+	if signal != "" {
+		if sig, err = parseSignal(signal); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	if !c.rec.State.running() {
+		c.mu.Unlock()
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
+			"cannot kill container: %s: container %s is not running", name, c.rec.ID))
+	}
+	proc, exited := c.proc, c.exited
+	c.mu.Unlock()
+	if err := proc.Signal(sig); err != nil {
+		return fmt.Errorf("cannot kill container: %s: %w", name, err)
+	}
+	if sig == syscall.SIGKILL {
+		select {
+		case <-exited:
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// ContainerResize sets the tty size of the running process.
+func (e *Engine) ContainerResize(ctx context.Context, name string, height, width uint) error {
+	c, err := e.lookup(name)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.rec.State.running() {
+		return errNotRunning(c.rec.ID)
+	}
+	return c.proc.Resize(uint16(height), uint16(width))
+}
+
+func errNotRunning(id string) error {
+	return errdefs.ErrConflict.WithMessage(fmt.Sprintf("container %s is not running", id))
+}

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	imagetypes "github.com/moby/moby/api/types/image"
+
+	"warren/rootless/image"
+)
+
+// storeAdapter gives *image.Store the engine's imageStore shape. The image
+// package was gaining its removal API while the engine was written, so the
+// removal methods are found at run time; this is the one place to adjust
+// when that API settles.
+type storeAdapter struct{ *image.Store }
+
+type storeRemover interface {
+	Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error)
+}
+
+type storeUntagger interface {
+	Untag(ref string) ([]imagetypes.DeleteResponse, error)
+}
+
+var errNoRemoval = errors.New("image removal is not supported by this image store")
+
+func (s storeAdapter) Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error) {
+	r, ok := any(s.Store).(storeRemover)
+	if !ok {
+		return nil, errNoRemoval
+	}
+	return r.Remove(ref, force, noPrune)
+}
+
+// Untag falls back to Remove when the store has no untag-only call.
+func (s storeAdapter) Untag(ref string) ([]imagetypes.DeleteResponse, error) {
+	if u, ok := any(s.Store).(storeUntagger); ok {
+		return u.Untag(ref)
+	}
+	resp, err := s.Remove(ref, true, true)
+	if err != nil {
+		return nil, fmt.Errorf("untag %s: %w", ref, err)
+	}
+	return resp, nil
+}

@@ -1,0 +1,124 @@
+package engine
+
+import (
+	"context"
+	"os"
+	goruntime "runtime"
+	"strconv"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/api/types/system"
+	"golang.org/x/sys/unix"
+)
+
+// Version is warren's own release; the API versions are Docker's.
+const (
+	Version       = "0.1.0"
+	apiVersion    = "1.50"
+	minAPIVersion = "1.24"
+)
+
+// GitCommit and BuildTime are set by the linker (-X) in release builds.
+var GitCommit, BuildTime = "", ""
+
+func kernelVersion() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// Version is GET /version.
+func (e *Engine) Version(ctx context.Context) system.VersionResponse {
+	kernel := kernelVersion()
+	return system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "warren"},
+		Version:       Version,
+		APIVersion:    apiVersion,
+		MinAPIVersion: minAPIVersion,
+		Os:            goruntime.GOOS,
+		Arch:          goruntime.GOARCH,
+		GoVersion:     goruntime.Version(),
+		KernelVersion: kernel,
+		GitCommit:     GitCommit,
+		BuildTime:     BuildTime,
+		Components: []system.ComponentVersion{{
+			Name:    "Engine",
+			Version: Version,
+			Details: map[string]string{
+				"ApiVersion":    apiVersion,
+				"MinAPIVersion": minAPIVersion,
+				"GoVersion":     goruntime.Version(),
+				"Os":            goruntime.GOOS,
+				"Arch":          goruntime.GOARCH,
+				"KernelVersion": kernel,
+				"GitCommit":     GitCommit,
+				"BuildTime":     BuildTime,
+				"Experimental":  "false",
+			},
+		}},
+	}
+}
+
+// Info is GET /info.
+func (e *Engine) Info(ctx context.Context) system.Info {
+	var running, stopped, paused int
+	all := e.containers()
+	for _, c := range all {
+		c.mu.Lock()
+		switch c.rec.State.Status {
+		case container.StateRunning:
+			running++
+		case container.StatePaused:
+			paused++
+		default:
+			stopped++
+		}
+		c.mu.Unlock()
+	}
+	host, _ := os.Hostname()
+	var si unix.Sysinfo_t
+	unix.Sysinfo(&si)
+	return system.Info{
+		ID:                "warren-" + strconv.Itoa(os.Getuid()),
+		Containers:        len(all),
+		ContainersRunning: running,
+		ContainersPaused:  paused,
+		ContainersStopped: stopped,
+		Images:            len(e.images.List()),
+		Driver:            "overlay2",
+		Name:              host,
+		ServerVersion:     Version,
+		OperatingSystem:   operatingSystem(),
+		OSType:            goruntime.GOOS,
+		Architecture:      goruntime.GOARCH,
+		KernelVersion:     kernelVersion(),
+		NCPU:              goruntime.NumCPU(),
+		MemTotal:          int64(si.Totalram) * int64(si.Unit),
+		DockerRootDir:     e.dataDir,
+		SecurityOptions:   []string{"name=rootless"},
+		LoggingDriver:     "json-file",
+		CgroupDriver:      "none",
+		DefaultRuntime:    "warren",
+		Swarm:             swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
+	}
+}
+
+// operatingSystem is PRETTY_NAME from os-release, as Docker reports it.
+func operatingSystem() string {
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return goruntime.GOOS
+	}
+	for _, line := range splitLines(string(data)) {
+		if v, ok := cutPrefix(line, "PRETTY_NAME="); ok {
+			if u, err := strconv.Unquote(v); err == nil {
+				return u
+			}
+			return v
+		}
+	}
+	return goruntime.GOOS
+}
