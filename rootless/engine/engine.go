@@ -12,6 +12,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -72,7 +73,20 @@ func newEngine(dataDir string, images imageStore, run runner) (*Engine, error) {
 	if err := e.restore(); err != nil {
 		return nil, err
 	}
+	images.SetLayerInUse(e.layerInUse)
 	return e, nil
+}
+
+// layerInUse tells the image store which layer folders containers' roots
+// are made of, so a forced rmi keeps them. Lowers never change after
+// create, so no container lock is needed.
+func (e *Engine) layerInUse(dir string) bool {
+	for _, c := range e.containers() {
+		if slices.Contains(c.rec.Lowers, dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // exitedWithDaemon is the exit code given to containers that were running

@@ -6,12 +6,9 @@ import (
 	"io"
 	"path"
 	"strings"
-	"time"
 
 	"github.com/containerd/errdefs"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	imagetypes "github.com/moby/moby/api/types/image"
-	"github.com/moby/moby/api/types/storage"
 
 	"warren/rootless/api"
 	"warren/rootless/image"
@@ -22,14 +19,9 @@ import (
 func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]imagetypes.Summary, error) {
 	out := []imagetypes.Summary{}
 	for _, img := range e.images.List() {
-		if !matchReference(img, opts.Filters["reference"]) {
-			continue
+		if matchReference(img, opts.Filters["reference"]) {
+			out = append(out, e.images.Summary(img))
 		}
-		out = append(out, imagetypes.Summary{
-			ID: img.ID, RepoTags: nonNil(img.RepoTags), RepoDigests: nonNil(img.RepoDigests),
-			Created: img.Created.Unix(), Size: img.Size, Labels: img.Config.Config.Labels,
-			Containers: -1, SharedSize: -1,
-		})
 	}
 	return out, nil
 }
@@ -56,45 +48,14 @@ func globMatch(pattern, s string) bool {
 	return ok
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // ImageInspect is GET /images/{name}/json.
 func (e *Engine) ImageInspect(ctx context.Context, name string) (*imagetypes.InspectResponse, error) {
 	img, err := e.images.Get(name)
 	if err != nil {
 		return nil, err
 	}
-	cf := img.Config
-	layers := make([]string, 0, len(cf.RootFS.DiffIDs))
-	for _, d := range cf.RootFS.DiffIDs {
-		layers = append(layers, d.String())
-	}
-	cfg := &dockerspec.DockerOCIImageConfig{}
-	cfg.User = cf.Config.User
-	cfg.Env = cf.Config.Env
-	cfg.Entrypoint = cf.Config.Entrypoint
-	cfg.Cmd = cf.Config.Cmd
-	cfg.WorkingDir = cf.Config.WorkingDir
-	cfg.Labels = cf.Config.Labels
-	cfg.StopSignal = cf.Config.StopSignal
-	cfg.ExposedPorts = cf.Config.ExposedPorts
-	cfg.Volumes = cf.Config.Volumes
-	return &imagetypes.InspectResponse{
-		ID: img.ID, RepoTags: nonNil(img.RepoTags), RepoDigests: nonNil(img.RepoDigests),
-		Created: img.Created.UTC().Format(time.RFC3339Nano), Author: cf.Author,
-		Config: cfg, Architecture: cf.Architecture, Variant: cf.Variant, Os: cf.OS,
-		Size: img.Size,
-		GraphDriver: &storage.DriverData{Name: "overlay2", Data: map[string]string{
-			"LowerDir": joinColon(img.Layers),
-		}},
-		RootFS:   imagetypes.RootFS{Type: "layers", Layers: layers},
-		Metadata: imagetypes.Metadata{},
-	}, nil
+	resp := e.images.Inspect(img)
+	return &resp, nil
 }
 
 // ImageLoad reads a docker save or OCI archive.
@@ -138,7 +99,7 @@ func (e *Engine) ImageTag(ctx context.Context, source, target string) error {
 }
 
 // ImageRemove is docker rmi. An image a container uses is refused unless
-// forced; forced, it is only untagged, so the container's layers stay.
+// forced; forced, the store keeps the layers containers use (layerInUse).
 func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bool) ([]imagetypes.DeleteResponse, error) {
 	img, err := e.images.Get(name)
 	if err != nil {
@@ -152,7 +113,7 @@ func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bo
 	if !force || byID {
 		return nil, errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
 	}
-	return e.images.Untag(name)
+	return e.images.Remove(name, force, noPrune)
 }
 
 // imageInUse is Docker's conflict text for rmi of a used image.

@@ -23,11 +23,12 @@ type imageStore interface {
 	Import(ctx context.Context, r io.Reader, ref string, changes []string) (*image.Image, error)
 	Save(ctx context.Context, refs []string, w io.Writer) error
 	Tag(source, target string) error
-	// Remove untags ref and deletes the image once nothing refers to it
-	// (Docker's rmi); Untag only drops the reference and keeps the image
-	// and its layers, for images containers still use (rmi -f).
+	// Remove is Docker's rmi; layer folders the engine reports in use (see
+	// SetLayerInUse) stay on disk even when their image goes.
 	Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error)
-	Untag(ref string) ([]imagetypes.DeleteResponse, error)
+	SetLayerInUse(f func(dir string) bool)
+	Summary(img *image.Image) imagetypes.Summary
+	Inspect(img *image.Image) imagetypes.InspectResponse
 }
 
 // process is a running container init or exec, as the engine sees it.

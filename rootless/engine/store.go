@@ -2,7 +2,6 @@ package engine
 
 import (
 	"errors"
-	"fmt"
 
 	imagetypes "github.com/moby/moby/api/types/image"
 
@@ -19,10 +18,6 @@ type storeRemover interface {
 	Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error)
 }
 
-type storeUntagger interface {
-	Untag(ref string) ([]imagetypes.DeleteResponse, error)
-}
-
 var errNoRemoval = errors.New("image removal is not supported by this image store")
 
 func (s storeAdapter) Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error) {
@@ -30,17 +25,9 @@ func (s storeAdapter) Remove(ref string, force, noPrune bool) ([]imagetypes.Dele
 	if !ok {
 		return nil, errNoRemoval
 	}
-	return r.Remove(ref, force, noPrune)
-}
-
-// Untag falls back to Remove when the store has no untag-only call.
-func (s storeAdapter) Untag(ref string) ([]imagetypes.DeleteResponse, error) {
-	if u, ok := any(s.Store).(storeUntagger); ok {
-		return u.Untag(ref)
-	}
-	resp, err := s.Remove(ref, true, true)
+	resp, err := r.Remove(ref, force, noPrune)
 	if err != nil {
-		return nil, fmt.Errorf("untag %s: %w", ref, err)
+		return nil, err
 	}
 	return resp, nil
 }

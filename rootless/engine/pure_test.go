@@ -1,0 +1,345 @@
+package engine
+
+import (
+	"bytes"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+
+	"warren/rootless/api"
+)
+
+func TestMergeEnv(t *testing.T) {
+	tests := []struct {
+		name             string
+		image, user, out []string
+	}{
+		{"image only", []string{"PATH=/bin"}, nil, []string{"PATH=/bin"}},
+		{"user first then image", []string{"PATH=/bin", "A=1"}, []string{"B=2"}, []string{"B=2", "PATH=/bin", "A=1"}},
+		{"user replaces image key", []string{"PATH=/bin", "A=1"}, []string{"A=9"}, []string{"A=9", "PATH=/bin"}},
+	}
+	for _, tt := range tests {
+		if got := mergeEnv(tt.image, tt.user); !slices.Equal(got, tt.out) {
+			t.Errorf("%s: mergeEnv = %q, want %q", tt.name, got, tt.out)
+		}
+	}
+}
+
+func TestProcessEnvOrder(t *testing.T) {
+	tests := []struct {
+		name string
+		tty  bool
+		link []string
+		cfg  []string
+		want []string
+	}{
+		{"defaults", false, nil, nil,
+			[]string{"PATH=" + defaultPath, "HOSTNAME=abc"}},
+		{"tty", true, nil, []string{"A=1"},
+			[]string{"PATH=" + defaultPath, "HOSTNAME=abc", "TERM=xterm", "A=1"}},
+		{"image PATH replaces in place", false, nil, []string{"FOO=bar", "PATH=/x"},
+			[]string{"PATH=/x", "HOSTNAME=abc", "FOO=bar"}},
+		{"links before config", false, []string{"DB_NAME=/web/db"}, []string{"A=1"},
+			[]string{"PATH=" + defaultPath, "HOSTNAME=abc", "DB_NAME=/web/db", "A=1"}},
+		{"bare key deletes", true, nil, []string{"TERM"},
+			[]string{"PATH=" + defaultPath, "HOSTNAME=abc"}},
+		{"hostname override", false, nil, []string{"HOSTNAME=me"},
+			[]string{"PATH=" + defaultPath, "HOSTNAME=me"}},
+	}
+	for _, tt := range tests {
+		if got := processEnv("abc", tt.tty, tt.link, tt.cfg); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: processEnv = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	got := execEnv("abc", true, nil, []string{"A=1"}, []string{"A=2", "B=3"})
+	want := []string{"PATH=" + defaultPath, "HOSTNAME=abc", "TERM=xterm", "A=2", "B=3"}
+	if !slices.Equal(got, want) {
+		t.Errorf("execEnv = %q, want %q", got, want)
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		s    state
+		want string
+	}{
+		{state{Status: container.StateCreated}, "Created"},
+		{state{Status: container.StateRunning, StartedAt: now.Add(-300 * time.Millisecond)}, "Up Less than a second"},
+		{state{Status: container.StateRunning, StartedAt: now.Add(-5 * time.Minute)}, "Up 5 minutes"},
+		{state{Status: container.StateRunning, StartedAt: now.Add(-70 * time.Second)}, "Up About a minute"},
+		{state{Status: container.StateExited, ExitCode: 0, FinishedAt: now.Add(-3 * time.Second)}, "Exited (0) 3 seconds ago"},
+		{state{Status: container.StateExited, ExitCode: 137, FinishedAt: now.Add(-2 * time.Hour)}, "Exited (137) 2 hours ago"},
+		{state{Status: container.StateRemoving}, "Removal In Progress"},
+	}
+	for _, tt := range tests {
+		if got := statusText(tt.s, now); got != tt.want {
+			t.Errorf("statusText(%+v) = %q, want %q", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestCommand(t *testing.T) {
+	tests := []struct {
+		entry, cmd []string
+		path       string
+		args       []string
+		text       string
+	}{
+		{nil, []string{"sh"}, "sh", []string{}, "sh"},
+		{[]string{"/entry.sh"}, []string{"run", "-x"}, "/entry.sh", []string{"run", "-x"}, "/entry.sh run -x"},
+		{[]string{""}, []string{"echo", "hi there"}, "echo", []string{"hi there"}, "echo hi there"},
+		{nil, nil, "", []string{}, ""},
+	}
+	for _, tt := range tests {
+		path, args := commandOf(&container.Config{Entrypoint: tt.entry, Cmd: tt.cmd})
+		if path != tt.path || !slices.Equal(args, tt.args) {
+			t.Errorf("commandOf(%q, %q) = %q %q", tt.entry, tt.cmd, path, args)
+		}
+		if path != "" {
+			if got := commandText(path, args); got != tt.text {
+				t.Errorf("commandText = %q, want %q", got, tt.text)
+			}
+		}
+	}
+}
+
+func TestValidateConfig(t *testing.T) {
+	tests := []struct {
+		cfg container.Config
+		err string
+	}{
+		{container.Config{Cmd: []string{"sh"}, WorkingDir: "/app/"}, ""},
+		{container.Config{Cmd: []string{"sh"}, WorkingDir: "app"}, "the working directory 'app' is invalid, it needs to be an absolute path"},
+		{container.Config{}, "no command specified"},
+		{container.Config{Entrypoint: []string{""}}, "no command specified"},
+		{container.Config{Cmd: []string{"sh"}, StopSignal: "SIGNOPE"}, "Invalid signal: SIGNOPE"},
+	}
+	for _, tt := range tests {
+		err := validateConfig(&tt.cfg)
+		if (err == nil) != (tt.err == "") || (err != nil && (err.Error() != tt.err || !errdefs.IsInvalidArgument(err))) {
+			t.Errorf("validateConfig(%+v) = %v, want %q", tt.cfg, err, tt.err)
+		}
+	}
+}
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want syscall.Signal
+		err  bool
+	}{
+		{"KILL", syscall.SIGKILL, false},
+		{"SIGKILL", syscall.SIGKILL, false},
+		{"term", syscall.SIGTERM, false},
+		{"9", syscall.SIGKILL, false},
+		{"INT", syscall.SIGINT, false},
+		{"SIGRTMIN+3", 37, false},
+		{"NOPE", 0, true},
+		{"0", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseSignal(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("parseSignal(%q) = %v, %v", tt.in, got, err)
+		}
+		if err != nil && err.Error() != "Invalid signal: "+tt.in {
+			t.Errorf("parseSignal(%q) error %q", tt.in, err)
+		}
+	}
+}
+
+func TestFilters(t *testing.T) {
+	r := record{
+		ID: "abcdef0123456789", Name: "/web-1",
+		Config:     &container.Config{Image: "busybox", Labels: map[string]string{"app": "shop", "tier": ""}},
+		HostConfig: &container.HostConfig{},
+		ImageID:    "sha256:feedbeef",
+		State:      state{Status: container.StateExited, ExitCode: 3},
+	}
+	noImage := func(string) string { return "" }
+	tests := []struct {
+		filters map[string][]string
+		want    bool
+	}{
+		{map[string][]string{"name": {"web"}}, true},
+		{map[string][]string{"name": {"^/web-1$"}}, true},
+		{map[string][]string{"name": {"db"}}, false},
+		{map[string][]string{"name": {"db", "web"}}, true},
+		{map[string][]string{"id": {"abcd"}}, true},
+		{map[string][]string{"id": {"bcd"}}, false},
+		{map[string][]string{"status": {"exited"}}, true},
+		{map[string][]string{"status": {"running"}}, false},
+		{map[string][]string{"exited": {"3"}}, true},
+		{map[string][]string{"label": {"app"}}, true},
+		{map[string][]string{"label": {"app=shop"}}, true},
+		{map[string][]string{"label": {"app=web"}}, false},
+		{map[string][]string{"ancestor": {"busybox"}}, true},
+		{map[string][]string{"ancestor": {"feedbe"}}, true},
+		{map[string][]string{"ancestor": {"alpine"}}, false},
+		{map[string][]string{"name": {"web"}, "status": {"running"}}, false},
+	}
+	for _, tt := range tests {
+		got, err := matchFilters(r, tt.filters, noImage)
+		if err != nil || got != tt.want {
+			t.Errorf("matchFilters(%v) = %v, %v, want %v", tt.filters, got, err, tt.want)
+		}
+	}
+	if err := checkFilters(map[string][]string{"color": {"red"}}); err == nil || err.Error() != "invalid filter 'color'" {
+		t.Errorf("checkFilters(color) = %v", err)
+	}
+	if err := checkFilters(map[string][]string{"status": {"sleeping"}}); err == nil || err.Error() != "invalid filter 'status=sleeping'" {
+		t.Errorf("checkFilters(status=sleeping) = %v", err)
+	}
+}
+
+func TestLogRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	l := newLogFile(dir + "/x-json.log")
+	if err := l.open(); err != nil {
+		t.Fatal(err)
+	}
+	out := &lineWriter{log: l, stream: "stdout"}
+	errw := &lineWriter{log: l, stream: "stderr"}
+	out.Write([]byte("hel"))
+	out.Write([]byte("lo\nwor"))
+	errw.Write([]byte("oops\n"))
+	out.Write([]byte("ld\nlast"))
+	out.flush()
+	l.close()
+
+	data := mustRead(t, l.path)
+	first := strings.SplitN(string(data), "\n", 2)[0]
+	if !strings.HasPrefix(first, `{"log":"hello\n","stream":"stdout","time":"`) {
+		t.Errorf("first record %s is not Docker's json-file shape", first)
+	}
+	entries, _, err := readLog(bytes.NewReader(data), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Stream+":"+e.Log)
+	}
+	want := []string{"stdout:hello\n", "stderr:oops\n", "stdout:world\n", "stdout:last"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("records = %q, want %q", got, want)
+	}
+
+	var so, se bytes.Buffer
+	emit(applyFilter(entries, logFilter{tail: 2}), &so, &se, false)
+	if so.String() != "world\nlast" || se.String() != "" {
+		t.Errorf("tail 2 = %q / %q", so.String(), se.String())
+	}
+	so.Reset()
+	emit(applyFilter(entries, logFilter{tail: -1}), &so, nil, false)
+	if so.String() != "hello\nworld\nlast" {
+		t.Errorf("stdout only = %q", so.String())
+	}
+	so.Reset()
+	emit(entries[:1], &so, nil, true)
+	if ts := strings.SplitN(so.String(), " ", 2)[0]; len(ts) != len(rfc3339NanoFixed)-5 {
+		t.Errorf("timestamp %q is not fixed-width RFC3339Nano", ts)
+	}
+}
+
+func TestReadLogKeepsPartialLine(t *testing.T) {
+	data := []byte(`{"log":"a\n","stream":"stdout","time":"2025-01-01T00:00:00Z"}` + "\n" + `{"log":"b`)
+	entries, off, err := readLog(bytes.NewReader(data), 0)
+	if err != nil || len(entries) != 1 || off != int64(bytes.IndexByte(data, '\n')+1) {
+		t.Fatalf("readLog = %v, %d, %v", entries, off, err)
+	}
+}
+
+func TestLogFilterTimes(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"", time.Time{}},
+		{"1735732800", time.Unix(1735732800, 0)},
+		{"1735732800.500000000", time.Unix(1735732800, 500000000)},
+		{"2025-01-01T11:00:00Z", now.Add(-time.Hour)},
+		{"10m", now.Add(-10 * time.Minute)},
+	}
+	for _, tt := range tests {
+		got, err := parseLogTime(tt.in, now)
+		if err != nil || !got.Equal(tt.want) {
+			t.Errorf("parseLogTime(%q) = %v, %v, want %v", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := parseLogFilter(api.LogsOptions{Tail: "x"}, now); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("tail x: %v", err)
+	}
+	entries := []logEntry{{Log: "a", Time: now.Add(-2 * time.Hour)}, {Log: "b", Time: now.Add(-time.Minute)}, {Log: "c", Time: now}}
+	got := applyFilter(entries, logFilter{tail: -1, since: now.Add(-time.Hour), until: now.Add(-time.Second)})
+	if len(got) != 1 || got[0].Log != "b" {
+		t.Errorf("since/until kept %v", got)
+	}
+}
+
+func TestHostsFile(t *testing.T) {
+	tests := []struct {
+		name string
+		in   hostsInput
+		want string
+	}{
+		{"no address yet", hostsInput{hostname: "2f3e4d5c6b7a", ipv6: true},
+			"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"},
+		{"docker-behavior 2.1 minus links", hostsInput{hostname: "9a8b7c6d5e4f", ip: "172.17.0.3", extraHosts: []string{"foo:1.2.3.4"}, ipv6: true},
+			"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n1.2.3.4\tfoo\n172.17.0.3\t9a8b7c6d5e4f\n"},
+		{"fqdn hostname, no ipv6", hostsInput{hostname: "web.example.com", ip: "172.17.0.2"},
+			"127.0.0.1\tlocalhost\n172.17.0.2\tweb.example.com web\n"},
+		{"domainname", hostsInput{hostname: "web", domainname: "corp", ip: "172.17.0.2"},
+			"127.0.0.1\tlocalhost\n172.17.0.2\tweb.corp web\n"},
+	}
+	for _, tt := range tests {
+		if got := string(hostsFile(tt.in)); got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestResolvConf(t *testing.T) {
+	const header = "# Generated by Docker Engine.\n# This file can be edited; Docker Engine will not make further changes once it\n# has been modified.\n\n"
+	tests := []struct {
+		name string
+		host string
+		opts dnsOptions
+		want string
+	}{
+		{"loopback only gives defaults", "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch lan\n", dnsOptions{},
+			header + "nameserver 8.8.8.8\nnameserver 8.8.4.4\nsearch lan\noptions edns0 trust-ad\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Used default nameservers.\n# Overrides: []\n"},
+		{"host servers kept, ipv6 dropped", "# comment\nnameserver 10.0.0.1\nnameserver fd00::1\n", dnsOptions{},
+			header + "nameserver 10.0.0.1\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Overrides: []\n"},
+		{"overrides", "nameserver 10.0.0.1\nsearch lan\n", dnsOptions{servers: []string{"1.1.1.1"}, search: []string{"example.com"}, options: []string{"ndots:2"}},
+			header + "nameserver 1.1.1.1\nsearch example.com\noptions ndots:2\n\n# Based on host file: '/etc/resolv.conf' (legacy)\n# Overrides: [nameservers search options]\n"},
+	}
+	for _, tt := range tests {
+		got := string(resolvConf(hostResolv{path: "/etc/resolv.conf", content: []byte(tt.host)}, tt.opts, false))
+		if got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+	}
+	hc := &container.HostConfig{DNS: []netip.Addr{netip.MustParseAddr("9.9.9.9")}}
+	if o := dnsOverrides(hc); !slices.Equal(o.servers, []string{"9.9.9.9"}) {
+		t.Errorf("dnsOverrides = %v", o)
+	}
+}
+
+func TestImageInUseText(t *testing.T) {
+	cid := "1234567890ab" + strings.Repeat("0", 52)
+	iid := "sha256:abcdef123456" + strings.Repeat("0", 52)
+	got := imageInUse("busybox", false, false, cid, iid)
+	want := `conflict: unable to remove repository reference "busybox" (must force) - container 1234567890ab is using its referenced image abcdef123456`
+	if got != want {
+		t.Errorf("imageInUse = %q\nwant %q", got, want)
+	}
+}
