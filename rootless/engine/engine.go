@@ -54,7 +54,7 @@ func New(dataDir string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
-	return newEngine(dataDir, storeAdapter{store}, realRunner{})
+	return newEngine(dataDir, store, realRunner{})
 }
 
 func newEngine(dataDir string, images imageStore, run runner) (*Engine, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,7 +47,7 @@ func (fakeStore) Pull(context.Context, string, image.PullProgress) (*image.Image
 }
 func (fakeStore) Save(context.Context, []string, io.Writer) error { return nil }
 func (fakeStore) Tag(string, string) error                        { return nil }
-func (fakeStore) Remove(string, bool, bool) ([]imagetypes.DeleteResponse, error) {
+func (fakeStore) Remove(string, bool) ([]imagetypes.DeleteResponse, error) {
 	return []imagetypes.DeleteResponse{{Untagged: "busybox:latest"}}, nil
 }
 func (fakeStore) SetLayerInUse(func(string) bool)         {}
@@ -487,5 +488,32 @@ func TestPrefixAmbiguity(t *testing.T) {
 	wantErr(t, err, errdefs.IsInvalidArgument, "multiple IDs found with provided prefix: aa")
 	if c, _ := e.lookup("aa2"); c != b {
 		t.Error("unique prefix not resolved")
+	}
+}
+
+func TestGoroutinesEnd(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	ctx := context.Background()
+	before := goruntime.NumGoroutine()
+	for i := 0; i < 20; i++ {
+		id := create(t, e, "", container.Config{Cmd: []string{"echo", "x"}, OpenStdin: true}, nil)
+		att, _ := e.ContainerAttach(ctx, id, api.AttachOptions{Streams: api.Streams{Stdout: io.Discard}, Stream: true})
+		w, _ := e.ContainerWait(ctx, id, container.WaitConditionRemoved)
+		e.ContainerStart(ctx, id)
+		<-att.Done
+		idle := create(t, e, "", container.Config{Cmd: []string{"echo"}}, nil)
+		e.ContainerAttach(ctx, idle, api.AttachOptions{Streams: api.Streams{Stdout: io.Discard}, Stream: true})
+		e.ContainerRemove(ctx, idle, api.RemoveOptions{})
+		e.ContainerRemove(ctx, id, api.RemoveOptions{Force: true})
+		<-w
+	}
+	e.wg.Wait()
+	// Goroutines that just closed a channel may still be returning.
+	deadline := time.Now().Add(5 * time.Second)
+	for goruntime.NumGoroutine() > before && time.Now().Before(deadline) {
+		goruntime.Gosched()
+	}
+	if n := goruntime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines after the load, %d before", n, before)
 	}
 }

@@ -98,7 +98,8 @@ func (e *Engine) ImageTag(ctx context.Context, source, target string) error {
 	return e.images.Tag(source, target)
 }
 
-// ImageRemove is docker rmi. An image a container uses is refused unless
+// ImageRemove is docker rmi. noPrune has nothing to keep: warren's images
+// have no parent images. An image a container uses is refused unless
 // forced; forced, the store keeps the layers containers use (layerInUse).
 func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bool) ([]imagetypes.DeleteResponse, error) {
 	img, err := e.images.Get(name)
@@ -107,13 +108,13 @@ func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bo
 	}
 	user, running := e.containerUsing(img.ID)
 	if user == "" {
-		return e.images.Remove(name, force, noPrune)
+		return e.images.Remove(name, force)
 	}
 	byID := strings.HasPrefix(img.ID, name) || strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), name)
 	if !force || byID {
 		return nil, errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
 	}
-	return e.images.Remove(name, force, noPrune)
+	return e.images.Remove(name, force)
 }
 
 // imageInUse is Docker's conflict text for rmi of a used image.

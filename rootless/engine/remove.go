@@ -91,6 +91,7 @@ func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
 	if c.stdin != nil {
 		c.stdin.close()
 	}
+	c.out.end() // clients attached to a container that never ran again
 	c.rec.State.Status = container.StateRemoving
 	c.fire(container.WaitConditionRemoved, c.rec.State.ExitCode)
 	c.mu.Unlock()

@@ -25,7 +25,7 @@ type imageStore interface {
 	Tag(source, target string) error
 	// Remove is Docker's rmi; layer folders the engine reports in use (see
 	// SetLayerInUse) stay on disk even when their image goes.
-	Remove(ref string, force, noPrune bool) ([]imagetypes.DeleteResponse, error)
+	Remove(ref string, force bool) ([]imagetypes.DeleteResponse, error)
 	SetLayerInUse(f func(dir string) bool)
 	Summary(img *image.Image) imagetypes.Summary
 	Inspect(img *image.Image) imagetypes.InspectResponse
