@@ -65,9 +65,22 @@ func invalidReference(s string) error {
 	}
 	if repo != "" && strings.ToLower(repo) != repo {
 		return errdefs.ErrInvalidArgument.WithMessage(
-			fmt.Sprintf("invalid reference format: repository name (%s) must be lowercase", familiarRepo(repo)))
+			fmt.Sprintf("invalid reference format: repository name (%s) must be lowercase", remoteName(repo)))
 	}
 	return errdefs.ErrInvalidArgument.WithMessage("invalid reference format")
+}
+
+// remoteName is Docker's path of repo within its registry: the domain
+// dropped, Docker Hub's "library/" added to one-component names.
+func remoteName(repo string) string {
+	first, rest, ok := strings.Cut(repo, "/")
+	if !ok {
+		return "library/" + repo
+	}
+	if strings.ContainsAny(first, ".:") || first == "localhost" {
+		return rest
+	}
+	return repo
 }
 
 // String is the fully qualified form, the key in the store's index.

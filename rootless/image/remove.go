@@ -211,3 +211,6 @@ func cloneRefs(m map[string]string) map[string]string {
 	}
 	return out
 }
+
+// deleteResponse is the API's rmi record.
+type deleteResponse = imagetypes.DeleteResponse

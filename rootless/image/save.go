@@ -58,27 +58,35 @@ type saveTarget struct {
 func (s *Store) saveTargets(ref string) ([]saveTarget, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if parsed, err := parseReference(ref); err == nil && nameOnly(ref) {
+		if keys := s.tagsOfRepo(parsed.repo); len(keys) > 0 {
+			return s.tagTargets(keys)
+		}
+	}
 	id, key, err := s.resolve(ref)
 	if err != nil {
 		return nil, err
 	}
-	untagged := func() ([]saveTarget, error) {
+	if key == "" || strings.Contains(key, "@") {
 		d, err := name.NewDigest("image@" + id)
 		return []saveTarget{{ref: d, id: id}}, err
 	}
-	if key == "" || strings.Contains(key, "@") {
-		return untagged()
-	}
-	keys := []string{key}
-	if nameOnly(ref) {
-		keys = nil
-		repo := repoOf(key)
-		for k := range s.idx.Refs {
-			if !strings.Contains(k, "@") && repoOf(k) == repo {
-				keys = append(keys, k)
-			}
+	return s.tagTargets([]string{key})
+}
+
+// tagsOfRepo lists the tag references of repo; s.mu must be held.
+func (s *Store) tagsOfRepo(repo string) []string {
+	var keys []string
+	for k := range s.idx.Refs {
+		if !strings.Contains(k, "@") && repoOf(k) == repo {
+			keys = append(keys, k)
 		}
 	}
+	return keys
+}
+
+// tagTargets pairs tag keys with their images; s.mu must be held.
+func (s *Store) tagTargets(keys []string) ([]saveTarget, error) {
 	var out []saveTarget
 	for _, k := range keys {
 		tag, err := name.NewTag(familiarString(k))
@@ -134,8 +142,8 @@ func (s *Store) openStored(id string) (*storedImage, error) {
 	return img, nil
 }
 
-func (i *storedImage) RawConfigFile() ([]byte, error)     { return i.config, nil }
-func (i *storedImage) RawManifest() ([]byte, error)       { return i.manifest, nil }
+func (i *storedImage) RawConfigFile() ([]byte, error)      { return i.config, nil }
+func (i *storedImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
 func (i *storedImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 
 func (i *storedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {

@@ -58,7 +58,7 @@ type Store struct {
 	mu      sync.Mutex
 	idx     index
 	configs map[string]*storedConfig // by image ID
-	busy    map[string]int            // diffID → ingests in progress using it
+	busy    map[string]int           // diffID → ingests in progress using it
 
 	layerInUse func(dir string) bool
 }

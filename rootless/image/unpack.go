@@ -56,7 +56,7 @@ func classifyWhiteout(base string) (whiteout, string) {
 func entryPath(entry string) (string, error) {
 	clean := path.Clean(entry)
 	if path.IsAbs(entry) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", fmt.Errorf("refusing layer entry %q: path escapes the layer", entry)
+		return "", refuse("refusing layer entry %q: path escapes the layer", entry)
 	}
 	return clean, nil
 }
@@ -181,7 +181,7 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 			u.dirs = append(u.dirs, dirMeta{u.root, hdrMode(hdr), hdr.ModTime})
 			return u.owner(u.root, hdr)
 		}
-		return fmt.Errorf("refusing layer entry %q: the layer root must be a folder", hdr.Name)
+		return refuse("refusing layer entry %q: the layer root must be a folder", hdr.Name)
 	}
 	parent, err := resolveIn(u.root, path.Dir(rel), true)
 	if err != nil {
@@ -193,7 +193,7 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 		return u.opaque(parent)
 	case whiteoutFile:
 		if hidden == "." || hidden == ".." {
-			return fmt.Errorf("refusing layer entry %q: path escapes the layer", hdr.Name)
+			return refuse("refusing layer entry %q: path escapes the layer", hdr.Name)
 		}
 		return u.whiteout(filepath.Join(parent, hidden), hdr)
 	}
@@ -202,6 +202,10 @@ func (u *unpacker) entry(hdr *tar.Header, body io.Reader) error {
 		return err
 	}
 	if err := u.create(target, hdr, body); err != nil {
+		var refused *refusal
+		if errors.As(err, &refused) {
+			return err
+		}
 		return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
 	}
 	return nil
@@ -281,7 +285,7 @@ func (u *unpacker) finish(target string, hdr *tar.Header) error {
 func (u *unpacker) hardlink(target string, hdr *tar.Header) error {
 	rel, err := entryPath(hdr.Linkname)
 	if err != nil || rel == "." {
-		return fmt.Errorf("refusing layer entry %q: hardlink target %q escapes the layer", hdr.Name, hdr.Linkname)
+		return refuse("refusing layer entry %q: hardlink target %q escapes the layer", hdr.Name, hdr.Linkname)
 	}
 	dir, err := resolveIn(u.root, path.Dir(rel), false)
 	if err != nil {
@@ -394,6 +398,16 @@ func setTimes(target string, mtime time.Time) error {
 		return fmt.Errorf("set times of %s: %w", target, err)
 	}
 	return nil
+}
+
+// refusal is an entry refused because it would leave the layer; its text
+// already names the entry.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }
+
+func refuse(format string, args ...any) error {
+	return &refusal{msg: fmt.Sprintf(format, args...)}
 }
 
 // errNotEmpty is rename(2)'s answer when the target folder exists.

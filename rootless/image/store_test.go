@@ -1,0 +1,536 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+func openStore(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeAll(s.root) })
+	return s
+}
+
+func randomImage(t *testing.T, layers int64) v1.Image {
+	t.Helper()
+	img, err := random.Image(512, layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func configName(t *testing.T, img v1.Image) string {
+	t.Helper()
+	h, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+// dockerSave is a `docker save`-format tarball of tag → image.
+func dockerSave(t *testing.T, images map[string]v1.Image) *bytes.Buffer {
+	t.Helper()
+	refs := map[name.Reference]v1.Image{}
+	for tag, img := range images {
+		refs[mustRef(t, tag)] = img
+	}
+	var buf bytes.Buffer
+	if err := tarball.MultiRefWrite(refs, &buf); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	ref, err := name.ParseReference(s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref
+}
+
+func load(t *testing.T, s *Store, r io.Reader) []string {
+	t.Helper()
+	lines, err := s.Load(context.Background(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lines
+}
+
+func TestLoadDockerSave(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 3)
+	lines := load(t, s, dockerSave(t, map[string]v1.Image{"busybox:latest": img}))
+	if want := []string{"Loaded image: busybox:latest"}; !reflect.DeepEqual(lines, want) {
+		t.Fatalf("lines %q, want %q", lines, want)
+	}
+	got, err := s.Get("busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := configName(t, img)
+	if got.ID != id || !reflect.DeepEqual(got.RepoTags, []string{"busybox:latest"}) || len(got.RepoDigests) != 0 {
+		t.Errorf("got %s %v %v, want %s [busybox:latest] []", got.ID, got.RepoTags, got.RepoDigests, id)
+	}
+	if len(got.Layers) != 3 {
+		t.Fatalf("layers %v", got.Layers)
+	}
+	for _, l := range got.Layers {
+		if fi, err := os.Stat(l); err != nil || !fi.IsDir() {
+			t.Errorf("layer %s not unpacked: %v", l, err)
+		}
+	}
+	if got.Size <= 0 {
+		t.Errorf("size %d", got.Size)
+	}
+
+	// The same again: nothing new, the tag stays.
+	if lines := load(t, s, dockerSave(t, map[string]v1.Image{"busybox:latest": img})); lines[0] != "Loaded image: busybox:latest" {
+		t.Errorf("reload: %q", lines)
+	}
+	// Another image takes the tag: Docker says so.
+	other := randomImage(t, 1)
+	lines = load(t, s, dockerSave(t, map[string]v1.Image{"busybox:latest": other}))
+	want := []string{
+		"The image busybox:latest already exists, renaming the old one with ID " + id + " to empty string",
+		"Loaded image: busybox:latest",
+	}
+	if !reflect.DeepEqual(lines, want) {
+		t.Errorf("lines %q, want %q", lines, want)
+	}
+	if old, err := s.Get(id); err != nil || len(old.RepoTags) != 0 {
+		t.Errorf("old image: %v %v, want dangling", old, err)
+	}
+}
+
+func TestLoadUntagged(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 1)
+	var buf bytes.Buffer
+	if err := tarball.MultiRefWrite(map[name.Reference]v1.Image{mustRef(t, "x@"+configName(t, img)): img}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := load(t, s, &buf)
+	if want := []string{"Loaded image ID: " + configName(t, img)}; !reflect.DeepEqual(lines, want) {
+		t.Errorf("lines %q, want %q", lines, want)
+	}
+}
+
+// ociArchive tars an OCI layout holding img named ref.
+func ociArchive(t *testing.T, img v1.Image, annotations map[string]string) *bytes.Buffer {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img, layout.WithAnnotations(annotations)); err != nil {
+		t.Fatal(err)
+	}
+	return tarDir(t, dir)
+}
+
+func tarDir(t *testing.T, dir string) *bytes.Buffer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr, err := tar.FileInfoHeader(info, "")
+		if err != nil {
+			return err
+		}
+		hdr.Name, _ = filepath.Rel(dir, p)
+		if err := tw.WriteHeader(hdr); err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &buf
+}
+
+func TestLoadOCIArchive(t *testing.T) {
+	tests := []struct {
+		name        string
+		annotations map[string]string
+		want        string
+	}{
+		{"containerd name", map[string]string{annotationImageName: "docker.io/library/app:1"}, "Loaded image: app:1"},
+		{"full ref.name", map[string]string{annotationRefName: "127.0.0.1:5000/app:2"}, "Loaded image: 127.0.0.1:5000/app:2"},
+		{"bare tag", map[string]string{annotationRefName: "latest"}, "Loaded image ID: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := openStore(t)
+			img := randomImage(t, 2)
+			lines := load(t, s, ociArchive(t, img, tt.annotations))
+			want := tt.want
+			if strings.HasSuffix(want, ": ") {
+				want += configName(t, img)
+			}
+			if !reflect.DeepEqual(lines, []string{want}) {
+				t.Fatalf("lines %q, want %q", lines, want)
+			}
+			if _, err := s.Get(configName(t, img)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestLoadRefusesEscapingArchive(t *testing.T) {
+	s := openStore(t)
+	data := layerTar(t, file("../evil", "x"))
+	_, err := s.Load(context.Background(), bytes.NewReader(data))
+	if err == nil || !strings.Contains(err.Error(), "path escapes the layer") {
+		t.Fatalf("got %v", err)
+	}
+	_, err = s.Load(context.Background(), bytes.NewReader(layerTar(t, file("hello", "x"))))
+	if err == nil || !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("got %v, want an invalid archive", err)
+	}
+	assertTmpEmpty(t, s)
+}
+
+func assertTmpEmpty(t *testing.T, s *Store) {
+	t.Helper()
+	entries, _ := os.ReadDir(s.tmpDir())
+	if len(entries) != 0 {
+		t.Errorf("tmp/ not cleaned: %v", entries)
+	}
+}
+
+func TestGetResolution(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 1)
+	load(t, s, dockerSave(t, map[string]v1.Image{"127.0.0.1:5000/app:v1": img}))
+	id := configName(t, img)
+	hex := strings.TrimPrefix(id, "sha256:")
+	for _, ref := range []string{id, hex, hex[:12], hex[:4], "sha256:" + hex[:12], "127.0.0.1:5000/app:v1"} {
+		got, err := s.Get(ref)
+		if err != nil || got.ID != id {
+			t.Errorf("Get(%q) = %v, %v", ref, got, err)
+		}
+	}
+	for ref, want := range map[string]string{
+		"127.0.0.1:5000/app": "No such image: 127.0.0.1:5000/app:latest",
+		"nope":               "No such image: nope:latest",
+	} {
+		if _, err := s.Get(ref); err == nil || err.Error() != want || !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("Get(%q) = %v, want %q", ref, err, want)
+		}
+	}
+}
+
+func TestTagAndRemove(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 2)
+	load(t, s, dockerSave(t, map[string]v1.Image{"busybox:latest": img}))
+	id := configName(t, img)
+	if err := s.Tag("busybox", "busybox:v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag("busybox", "other/name"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(id)
+	if want := []string{"busybox:latest", "busybox:v1", "other/name:latest"}; !reflect.DeepEqual(got.RepoTags, want) {
+		t.Errorf("tags %v, want %v", got.RepoTags, want)
+	}
+	if got.LastTagTime.IsZero() {
+		t.Error("LastTagTime not set by tag")
+	}
+	if err := s.Tag("busybox", "x@sha256:"+strings.Repeat("0", 64)); err == nil ||
+		err.Error() != "refusing to create a tag with a digest reference" {
+		t.Errorf("tag with digest: %v", err)
+	}
+
+	// By ID with references in two repositories: Docker wants force.
+	_, err := s.Remove(id[:19], false)
+	want := "conflict: unable to delete " + strings.TrimPrefix(id, "sha256:")[:12] + " (must be forced) - image is referenced in multiple repositories"
+	if err == nil || err.Error() != want || !errors.Is(err, errdefs.ErrConflict) {
+		t.Fatalf("rmi by id: %v, want %q", err, want)
+	}
+
+	// By name: untag only while other references remain.
+	del, err := s.Remove("busybox:v1", false)
+	if err != nil || !reflect.DeepEqual(del, []deleteResponse{{Untagged: "busybox:v1"}}) {
+		t.Fatalf("rmi busybox:v1 = %v, %v", del, err)
+	}
+	if _, err := s.Remove("busybox:v1", false); err == nil || err.Error() != "No such image: busybox:v1" {
+		t.Errorf("second rmi: %v", err)
+	}
+	if _, err := s.Remove("other/name", false); err != nil {
+		t.Fatal(err)
+	}
+	layers := got.Layers
+	del, err = s.Remove("busybox", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain := chainIDs(mustConfig(t, img).RootFS.DiffIDs)
+	wantDel := []deleteResponse{{Untagged: "busybox:latest"}, {Deleted: id}, {Deleted: chain[1]}, {Deleted: chain[0]}}
+	if !reflect.DeepEqual(del, wantDel) {
+		t.Errorf("rmi busybox = %v, want %v", del, wantDel)
+	}
+	for _, l := range layers {
+		if _, err := os.Stat(l); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("layer %s left behind: %v", l, err)
+		}
+	}
+	if n := len(s.List()); n != 0 {
+		t.Errorf("%d images left", n)
+	}
+	assertTmpEmpty(t, s)
+}
+
+func TestRemoveByIDUntagsSingleRepository(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 1)
+	load(t, s, dockerSave(t, map[string]v1.Image{"app:1": img}))
+	id := configName(t, img)
+	del, err := s.Remove(strings.TrimPrefix(id, "sha256:")[:12], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if del[0] != (deleteResponse{Untagged: "app:1"}) || del[1] != (deleteResponse{Deleted: id}) {
+		t.Errorf("got %v", del)
+	}
+}
+
+func TestRemoveKeepsSharedLayers(t *testing.T) {
+	s := openStore(t)
+	base := randomImage(t, 1)
+	top, err := mutate.AppendLayers(base, mustLayer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, s, dockerSave(t, map[string]v1.Image{"base:1": base, "top:1": top}))
+	b, _ := s.Get("base:1")
+	del, err := s.Remove("top:1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(del) != 3 { // untag, image, its own top layer
+		t.Errorf("got %v", del)
+	}
+	if _, err := os.Stat(b.Layers[0]); err != nil {
+		t.Errorf("shared layer removed: %v", err)
+	}
+}
+
+func mustLayer(t *testing.T) v1.Layer {
+	t.Helper()
+	l, err := random.Layer(256, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func mustConfig(t *testing.T, img v1.Image) *v1.ConfigFile {
+	t.Helper()
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	s := openStore(t)
+	a, b := randomImage(t, 2), randomImage(t, 1)
+	load(t, s, dockerSave(t, map[string]v1.Image{"app:1": a, "app:2": a, "127.0.0.1:5000/b:x": b}))
+
+	var buf bytes.Buffer
+	if err := s.Save(context.Background(), []string{"app", "127.0.0.1:5000/b:x"}, &buf); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 {
+		t.Fatalf("manifest.json has %d images: %+v", len(m), m)
+	}
+	s2 := openStore(t)
+	lines := load(t, s2, &buf)
+	want := map[string]bool{"Loaded image: app:1": true, "Loaded image: app:2": true, "Loaded image: 127.0.0.1:5000/b:x": true}
+	if len(lines) != 3 {
+		t.Fatalf("lines %q", lines)
+	}
+	for _, l := range lines {
+		if !want[l] {
+			t.Errorf("unexpected line %q", l)
+		}
+	}
+	for ref, img := range map[string]v1.Image{"app:2": a, "127.0.0.1:5000/b:x": b} {
+		got, err := s2.Get(ref)
+		if err != nil || got.ID != configName(t, img) {
+			t.Errorf("%s: %v %v", ref, got, err)
+		}
+	}
+}
+
+func TestReopenKeepsImages(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 1)
+	load(t, s, dockerSave(t, map[string]v1.Image{"app:1": img}))
+	s2, err := Open(s.root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s2.Get("app:1")
+	if err != nil || got.ID != configName(t, img) || got.Size == 0 {
+		t.Fatalf("after reopen: %+v %v", got, err)
+	}
+}
+
+func TestPull(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img := randomImage(t, 2)
+	ref := host + "/busybox:latest"
+	if err := remote.Write(mustRef(t, ref), img); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := img.Digest()
+
+	s := openStore(t)
+	var statuses []string
+	progress := func(id, status string, cur, total int64) {
+		if status != "Downloading" && status != "Extracting" {
+			statuses = append(statuses, id+" "+status)
+		}
+	}
+	got, err := s.Pull(context.Background(), host+"/busybox", progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := img.Manifest()
+	short := func(i int) string { return m.Layers[i].Digest.Hex[:12] }
+	want := []string{
+		"latest Pulling from busybox",
+		short(0) + " Pulling fs layer", short(1) + " Pulling fs layer",
+		short(0) + " Download complete", short(0) + " Pull complete",
+		short(1) + " Download complete", short(1) + " Pull complete",
+		" Digest: " + digest.String(),
+		" Status: Downloaded newer image for " + host + "/busybox:latest",
+	}
+	if !reflect.DeepEqual(statuses, want) {
+		t.Errorf("progress\n%q\nwant\n%q", statuses, want)
+	}
+	if got.ID != configName(t, img) ||
+		!reflect.DeepEqual(got.RepoTags, []string{host + "/busybox:latest"}) ||
+		!reflect.DeepEqual(got.RepoDigests, []string{host + "/busybox@" + digest.String()}) {
+		t.Errorf("got %+v", got)
+	}
+
+	statuses = nil
+	if _, err := s.Pull(context.Background(), ref, progress); err != nil {
+		t.Fatal(err)
+	}
+	if last := statuses[len(statuses)-1]; last != " Status: Image is up to date for "+ref {
+		t.Errorf("second pull ended with %q", last)
+	}
+	if statuses[1] != short(0)+" Already exists" {
+		t.Errorf("second pull: %q", statuses)
+	}
+
+	_, err = s.Pull(context.Background(), host+"/nope:1", nil)
+	if want := "manifest for " + host + "/nope:1 not found: manifest unknown: manifest unknown"; err == nil || err.Error() != want {
+		t.Errorf("missing image: %v, want %q", err, want)
+	}
+}
+
+func TestImport(t *testing.T) {
+	s := openStore(t)
+	data := layerTar(t, dir("bin/"), file("bin/hello", "hi"))
+	img, err := s.Import(context.Background(), bytes.NewReader(data), "imported:1",
+		[]string{`CMD ["/bin/hello", "x"]`, "ENV A=1 B=\"two words\"", "EXPOSE 80 53/udp", "WORKDIR /srv", "USER nobody", "ENTRYPOINT echo hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := img.Config.Config
+	if !reflect.DeepEqual(c.Cmd, []string{"/bin/hello", "x"}) ||
+		!reflect.DeepEqual(c.Entrypoint, []string{"/bin/sh", "-c", "echo hi"}) ||
+		!reflect.DeepEqual(c.Env, []string{"A=1", "B=two words"}) ||
+		c.WorkingDir != "/srv" || c.User != "nobody" || len(c.ExposedPorts) != 2 {
+		t.Errorf("config %+v", c)
+	}
+	if img.Comment != importComment || !reflect.DeepEqual(img.RepoTags, []string{"imported:1"}) {
+		t.Errorf("comment %q tags %v", img.Comment, img.RepoTags)
+	}
+	assertFile(t, filepath.Join(img.Layers[0], "bin/hello"), "hi")
+
+	if _, err := s.Import(context.Background(), bytes.NewReader(data), "", []string{"RUN x"}); err == nil ||
+		err.Error() != "RUN is not a valid change command" {
+		t.Errorf("RUN change: %v", err)
+	}
+}
+
+func TestSummaryAndInspect(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 1)
+	load(t, s, dockerSave(t, map[string]v1.Image{"app:1": img}))
+	got, _ := s.Get("app:1")
+	sum := s.Summary(got)
+	if sum.ID != got.ID || sum.Containers != -1 || sum.SharedSize != -1 || sum.RepoDigests == nil ||
+		!reflect.DeepEqual(sum.RepoTags, []string{"app:1"}) || sum.Size != got.Size {
+		t.Errorf("summary %+v", sum)
+	}
+	in := s.Inspect(got)
+	cfg := mustConfig(t, img)
+	if in.ID != got.ID || in.Os != cfg.OS || in.Architecture != cfg.Architecture || in.RootFS.Type != "layers" ||
+		len(in.RootFS.Layers) != 1 || in.RootFS.Layers[0] != cfg.RootFS.DiffIDs[0].String() || in.Config == nil {
+		t.Errorf("inspect %+v", in)
+	}
+}
