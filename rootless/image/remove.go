@@ -17,9 +17,9 @@ import (
 // Docker's: "Untagged: busybox:latest", "Deleted: sha256:…" (the image,
 // then each layer no longer used, top first, by chain ID).
 func (s *Store) Remove(ref string, force bool) ([]imagetypes.DeleteResponse, error) {
-	inUse := s.inUseFunc()
+	used := s.layersInUse()
 	s.mu.Lock()
-	records, trash, err := s.remove(ref, force, inUse)
+	records, trash, err := s.remove(ref, force, func(dir string) bool { return used[dir] })
 	s.mu.Unlock()
 	for _, p := range trash {
 		removeAll(p)
@@ -27,13 +27,27 @@ func (s *Store) Remove(ref string, force bool) ([]imagetypes.DeleteResponse, err
 	return records, err
 }
 
-func (s *Store) inUseFunc() func(string) bool {
+// layersInUse asks the engine's hook about every layer folder before
+// Remove takes the lock: the hook takes the engine's locks, and the engine
+// may call the store while holding them.
+func (s *Store) layersInUse() map[string]bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.layerInUse == nil {
-		return func(string) bool { return false }
+	f := s.layerInUse
+	dirs := make([]string, 0, len(s.idx.Layers))
+	for d := range s.idx.Layers {
+		dirs = append(dirs, s.layerDir(d))
 	}
-	return s.layerInUse
+	s.mu.Unlock()
+	used := map[string]bool{}
+	if f == nil {
+		return used
+	}
+	for _, dir := range dirs {
+		if f(dir) {
+			used[dir] = true
+		}
+	}
+	return used
 }
 
 // remove plans and applies an rmi; s.mu must be held. It returns the

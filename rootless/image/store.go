@@ -105,7 +105,8 @@ func Open(root string) (*Store, error) {
 
 // SetLayerInUse tells Remove which layer folders must stay although no
 // image refers to them any more (the roots of containers whose image was
-// force-removed). f is called without the store's lock, from Remove.
+// force-removed). Remove calls f for each layer folder before taking the
+// store's lock, so f may take the caller's own locks.
 func (s *Store) SetLayerInUse(f func(dir string) bool) {
 	s.mu.Lock()
 	s.layerInUse = f

@@ -534,3 +534,103 @@ func TestSummaryAndInspect(t *testing.T) {
 		t.Errorf("inspect %+v", in)
 	}
 }
+
+func TestRemoveKeepsLayersInUse(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 2)
+	load(t, s, dockerSave(t, map[string]v1.Image{"app:1": img}))
+	got, _ := s.Get("app:1")
+	used := got.Layers[0]
+	s.SetLayerInUse(func(dir string) bool {
+		s.List() // the hook may call back into the store: no lock is held
+		return dir == used
+	})
+	del, err := s.Remove("app:1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(del) != 3 { // untag, image, the unused top layer
+		t.Errorf("got %v", del)
+	}
+	if _, err := os.Stat(used); err != nil {
+		t.Errorf("layer in use removed: %v", err)
+	}
+	if _, err := os.Stat(got.Layers[1]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("unused layer kept: %v", err)
+	}
+}
+
+// Concurrent loads of images sharing layers unpack each layer once and
+// leave a consistent store.
+func TestConcurrentLoads(t *testing.T) {
+	s := openStore(t)
+	base := randomImage(t, 2)
+	archives := make([][]byte, 4)
+	for i := range archives {
+		img, err := mutate.AppendLayers(base, mustLayer(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		archives[i] = dockerSave(t, map[string]v1.Image{"app:" + string(rune('a'+i)): img}).Bytes()
+	}
+	errs := make(chan error, len(archives))
+	for _, a := range archives {
+		go func() {
+			_, err := s.Load(context.Background(), bytes.NewReader(a))
+			errs <- err
+		}()
+	}
+	for range archives {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(s.List()); n != 4 {
+		t.Fatalf("%d images", n)
+	}
+	entries, _ := os.ReadDir(s.layersDir())
+	if len(entries) != 2+4 {
+		t.Errorf("%d layer folders, want 6", len(entries))
+	}
+	assertTmpEmpty(t, s)
+}
+
+// A layer that does not match its config fails the load and takes back
+// the layers already unpacked for it.
+func TestLoadFailureLeavesNothing(t *testing.T) {
+	s := openStore(t)
+	img := randomImage(t, 2)
+	archive := dockerSave(t, map[string]v1.Image{"app:1": img})
+	m, err := tarball.LoadManifest(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(archive.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := layerTar(t, file("other", "content"))
+	var out bytes.Buffer
+	tr, tw := tar.NewReader(archive), tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		body, _ := io.ReadAll(tr)
+		if hdr.Name == m[0].Layers[1] {
+			body = bad
+		}
+		hdr.Size = int64(len(body))
+		tw.WriteHeader(hdr)
+		tw.Write(body)
+	}
+	tw.Close()
+
+	_, err = s.Load(context.Background(), &out)
+	if err == nil || !strings.Contains(err.Error(), "content does not match the image config") {
+		t.Fatalf("got %v", err)
+	}
+	for _, d := range []string{s.layersDir(), s.blobDir()} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("%s not empty: %v", d, entries)
+		}
+	}
+	assertTmpEmpty(t, s)
+}
