@@ -7,7 +7,7 @@ STATICCHECK_VERSION := v0.8.2
 IMAGES_OUT := tests/images/out
 IMAGE_SOURCES := $(wildcard tests/images/*/*.go)
 
-.PHONY: all build images test e2e demo lint clean
+.PHONY: all build images test e2e demo lint clean bench
 
 all: build
 
@@ -26,6 +26,11 @@ test:
 
 demo:
 	scripts/demo.sh
+
+# Side-by-side figures with the rootless peers; writes docs/BENCHMARKS.md.
+# Knobs: RUNS DUR N CONNS CONC SCALE CLIENTS (see scripts/bench/bench.sh).
+bench:
+	scripts/bench/bench.sh
 
 lint:
 	@out="$$(gofmt -l .)"; \
