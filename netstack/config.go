@@ -3,6 +3,8 @@ package netstack
 import (
 	"fmt"
 	"net/netip"
+
+	"github.com/vishvananda/netlink"
 )
 
 // DefaultUplinkGateway is the uplink's gateway in the namespace's default
@@ -107,4 +109,26 @@ func (cfg Config) uplinkDNS() netip.Addr {
 		return DefaultUplinkGateway
 	}
 	return cfg.UplinkGateway
+}
+
+// UplinkGatewayOf reads the gateway of the default route through uplink,
+// so the engine follows whichever uplink driver the daemon runs
+// (RootlessKit's numbers it 10.0.2.1, warren's 10.0.2.2).
+func UplinkGatewayOf(uplink string) (netip.Addr, error) {
+	link, err := netlink.LinkByName(uplink)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("uplink %s: %w", uplink, err)
+	}
+	routes, err := netlink.RouteList(link, netlink.FAMILY_V4)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("routes of %s: %w", uplink, err)
+	}
+	for _, r := range routes {
+		if (r.Dst == nil || r.Dst.IP.IsUnspecified()) && r.Gw != nil {
+			if gw, ok := netip.AddrFromSlice(r.Gw.To4()); ok {
+				return gw, nil
+			}
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("uplink %s has no default route", uplink)
 }

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+
+	"warren/portfwd"
 )
 
 // record is what is persisted of a container, in <data>/containers/<id>/config.json.
@@ -24,7 +27,11 @@ type record struct {
 	HostConfig *container.HostConfig
 	State      state
 	// Endpoint is the bridge address while running (nil otherwise).
-	Endpoint     *Endpoint `json:",omitempty"`
+	Endpoint *Endpoint `json:",omitempty"`
+	// Links are its --link values (source by name, alias).
+	Links []link `json:",omitempty"`
+	// Ports are the live bindings while running, as inspect shows them.
+	Ports        network.PortMap `json:",omitempty"`
 	RestartCount int
 }
 
@@ -49,11 +56,14 @@ type Container struct {
 	dir string // immutable
 
 	proc     process
+	pub      *portfwd.Published // the run's host ports
 	exited   chan struct{} // closed when the current run's exit is recorded
 	removing bool
 	removed  bool
 	waiters  []*waiter
 	execs    map[string]struct{}
+
+	links []link // a copy of rec.Links guarded by Engine.mu, for lookups
 
 	// These have their own locks.
 	out   *fanout   // output to attached clients

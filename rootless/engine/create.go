@@ -49,6 +49,19 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 			return container.CreateResponse{}, err
 		}
 	}
+	for _, x := range hc.ExtraHosts {
+		if _, _, err := e.extraHost(x); err != nil {
+			return container.CreateResponse{}, err
+		}
+	}
+	warnings, err := checkPublishing(&cfg, &hc)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
+	links, err := e.createLinks(&hc)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 
 	id := e.newID()
 	if cfg.Hostname == "" {
@@ -58,20 +71,24 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
-	c, err := e.createFiles(id, ctrName, &cfg, &hc, img)
+	c, err := e.createFiles(id, ctrName, &cfg, &hc, img, links)
 	if err != nil {
 		e.releaseName(ctrName)
 		return container.CreateResponse{}, err
 	}
 	e.mu.Lock()
+	c.links = links
 	e.byID[id] = c
 	e.mu.Unlock()
-	return container.CreateResponse{ID: id, Warnings: []string{}}, nil
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return container.CreateResponse{ID: id, Warnings: warnings}, nil
 }
 
 // createFiles makes the container's folder with its record and /etc files,
 // removing it again on error.
-func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *container.HostConfig, img *image.Image) (_ *Container, err error) {
+func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *container.HostConfig, img *image.Image, links []link) (_ *Container, err error) {
 	dir := path.Join(e.root, id)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create container folder: %w", err)
@@ -88,6 +105,7 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 		ImageID: img.ID, Lowers: reversed(img.Layers),
 		Config: cfg, HostConfig: hc,
 		State: state{Status: container.StateCreated},
+		Links: links,
 	}
 	c := newContainer(rec, dir)
 	for _, d := range []string{c.upperDir(), c.workDir(), c.rootfsDir()} {
@@ -95,7 +113,7 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 			return nil, fmt.Errorf("create container folder: %w", err)
 		}
 	}
-	if err := c.writeEtcFiles(nil); err != nil {
+	if err := e.writeEtcFiles(c, nil); err != nil {
 		return nil, err
 	}
 	if err := c.save(); err != nil {
@@ -107,21 +125,18 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 // writeEtcFiles (re)writes hostname, hosts and resolv.conf. Files are
 // rewritten in place (same inode) because they are bind-mounted into a
 // running container.
-func (c *Container) writeEtcFiles(ep *Endpoint) error {
+func (e *Engine) writeEtcFiles(c *Container, ep *Endpoint) error {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	if hc.NetworkMode.IsContainer() {
 		return nil // the joined container's files are used
 	}
-	hosts := hostsFile(hostsInput{hostname: cfg.Hostname, domainname: cfg.Domainname, extraHosts: hc.ExtraHosts, ipv6: true})
-	if ep != nil && ep.IP.IsValid() {
-		hosts = hostsFile(hostsInput{hostname: cfg.Hostname, domainname: cfg.Domainname, extraHosts: hc.ExtraHosts, ipv6: true, ip: ep.IP.String()})
-	}
-	resolv := []byte(nil)
+	hosts := e.hostsOf(c, ep, e.linkHosts(c)).Render()
+	var resolv []byte
 	if hc.NetworkMode.IsHost() {
 		hosts, _ = os.ReadFile("/etc/hosts")
-		resolv, _ = os.ReadFile(hostResolvConfPath())
+		resolv, _ = os.ReadFile("/etc/resolv.conf")
 	} else {
-		resolv = resolvConf(readHostResolvConf(), dnsOverrides(hc), false)
+		resolv = e.resolvConfOf(hc)
 	}
 	files := map[string][]byte{
 		c.hostnamePath():   []byte(cfg.Hostname + "\n"),

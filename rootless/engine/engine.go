@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
+	"warren/portfwd"
 	"warren/rootless/api"
 	"warren/rootless/image"
 	"warren/rootless/names"
@@ -29,8 +31,15 @@ import (
 // Engine implements api.Backend.
 type Engine struct {
 	// Network attaches bridge-mode containers; nil means loopback only.
-	// Set it before serving.
+	// Set it before serving, with the fields below.
 	Network Network
+	// HostGateway is where containers reach the host's loopback
+	// (host.warren.internal, --add-host x:host-gateway); invalid when off.
+	HostGateway netip.Addr
+	// Ports publishes -p/-P on the host; nil means nothing is published.
+	Ports *portfwd.Publisher
+	// resolvConf renders containers' resolv.conf; netstack's by default.
+	resolvConf func(host []byte, dns, search, options []string) []byte
 
 	dataDir string
 	root    string // <data>/containers
@@ -123,6 +132,7 @@ func (e *Engine) restore() error {
 				log.Printf("engine: %v", err)
 			}
 		}
+		c.links = rec.Links
 		e.byID[rec.ID] = c
 		e.names[rec.Name] = rec.ID
 	}
@@ -162,6 +172,9 @@ func (e *Engine) lookupLocked(ref string) (*Container, error) {
 	if id, ok := e.names["/"+strings.TrimPrefix(ref, "/")]; ok {
 		return e.byID[id], nil
 	}
+	if c := e.linkTargetLocked(ref); c != nil {
+		return c, nil
+	}
 	var found *Container
 	for id, c := range e.byID {
 		if strings.HasPrefix(id, ref) {
@@ -175,6 +188,28 @@ func (e *Engine) lookupLocked(ref string) (*Container, error) {
 		return nil, errdefs.ErrNotFound.WithMessage("No such container: " + ref)
 	}
 	return found, nil
+}
+
+// linkTargetLocked resolves a link name ("web/db") to the link's source.
+// e.mu is held; no container lock is taken (run1 holds one while it looks
+// up sources).
+func (e *Engine) linkTargetLocked(ref string) *Container {
+	parent, alias, ok := strings.Cut(strings.TrimPrefix(ref, "/"), "/")
+	if !ok {
+		return nil
+	}
+	id, ok := e.names["/"+parent]
+	if !ok {
+		return nil
+	}
+	for _, l := range e.byID[id].links {
+		if l.Alias == alias {
+			if id, ok := e.names[l.Source]; ok {
+				return e.byID[id]
+			}
+		}
+	}
+	return nil
 }
 
 // reserveName claims name ("/web") for id, or returns Docker's conflict.

@@ -42,15 +42,21 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	}
 	c.mu.Lock()
 	running := c.rec.State.running()
-	cfg, hc := c.rec.Config, c.rec.HostConfig
+	cfg, hc, links := c.rec.Config, c.rec.HostConfig, c.rec.Links
 	c.mu.Unlock()
 	if !running {
 		return "", errNotRunning(c.rec.ID)
 	}
+	// Docker recomputes link variables for every exec, and fails like start
+	// when a source is not running.
+	sources, err := e.resolveLinks(c.rec.Name, links)
+	if err != nil {
+		return "", err
+	}
 	x := &execConfig{id: randomID(), containerID: c.rec.ID, req: *req}
 	x.spec = runtime.ExecSpec{
 		Args:       req.Cmd,
-		Env:        execEnv(cfg.Hostname, req.Tty, nil, cfg.Env, req.Env),
+		Env:        execEnv(cfg.Hostname, req.Tty, linkEnv(c.rec.Name, sources), cfg.Env, req.Env),
 		Cwd:        firstNonEmpty(req.WorkingDir, cfg.WorkingDir),
 		User:       firstNonEmpty(req.User, cfg.User),
 		Tty:        req.Tty,

@@ -45,7 +45,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 		RestartCount:   r.RestartCount,
 		Driver:         "overlay2",
 		Platform:       "linux",
-		HostConfig:     r.HostConfig,
+		HostConfig:     withLinks(r),
 		GraphDriver: &storage.DriverData{Name: "overlay2", Data: map[string]string{
 			"LowerDir":  joinColon(r.Lowers),
 			"UpperDir":  c.upperDir(),
@@ -56,7 +56,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 		Config: r.Config,
 		NetworkSettings: &container.NetworkSettings{
 			SandboxKey: sandboxKey(r),
-			Ports:      network.PortMap{},
+			Ports:      livePorts(r),
 			Networks:   networksOf(r),
 		},
 	}
@@ -69,6 +69,23 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 		resp.SizeRw, resp.SizeRootFs = &rw, &rootfs
 	}
 	return resp, nil
+}
+
+// livePorts is .NetworkSettings.Ports: the bindings while running, {}
+// otherwise (Docker 28 always sends a map).
+func livePorts(r record) network.PortMap {
+	if !r.State.running() || r.Ports == nil {
+		return network.PortMap{}
+	}
+	return r.Ports
+}
+
+// withLinks is the HostConfig inspect shows: Links rebuilt from the
+// container's links, as Docker does.
+func withLinks(r record) *container.HostConfig {
+	hc := *r.HostConfig
+	hc.Links = inspectLinks(r)
+	return &hc
 }
 
 func sandboxKey(r record) string {

@@ -25,10 +25,14 @@ func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]con
 		return nil, err
 	}
 	var recs []record
+	linkNames := map[string][]string{} // source name → "/web/db", for Names
 	for _, c := range e.containers() {
 		c.mu.Lock()
 		if !c.removed {
 			recs = append(recs, c.rec)
+			for _, l := range c.rec.Links {
+				linkNames[l.Source] = append(linkNames[l.Source], l.name(c.rec.Name))
+			}
 		}
 		c.mu.Unlock()
 	}
@@ -48,6 +52,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]con
 			continue
 		}
 		s := summary(r, now)
+		s.Names = append(s.Names, linkNames[r.Name]...)
 		if opts.Size {
 			s.SizeRw = dirSize(filepath.Join(e.root, r.ID, "upper"))
 			s.SizeRootFs = s.SizeRw + e.imageSize(r.ImageID)
@@ -71,7 +76,7 @@ func summary(r record, now time.Time) container.Summary {
 		ImageID: r.ImageID,
 		Command: commandText(r.Path, r.Args),
 		Created: r.Created.Unix(),
-		Ports:   []container.PortSummary{},
+		Ports:   portSummaries(livePorts(r)),
 		Labels:  r.Config.Labels,
 		State:   r.State.Status,
 		Status:  statusText(r.State, now),
@@ -222,7 +227,7 @@ func networksOf(r record) map[string]*network.EndpointSettings {
 	}
 	ep := &network.EndpointSettings{}
 	if r.Endpoint != nil && r.State.running() {
-		ep.EndpointID = r.ID
+		ep.EndpointID = r.Endpoint.ID
 		ep.IPAddress = r.Endpoint.IP
 		ep.IPPrefixLen = r.Endpoint.PrefixLen
 		ep.Gateway = r.Endpoint.Gateway

@@ -27,13 +27,12 @@ func Main(args []string) error {
 	fs := flag.NewFlagSet("__engine", flag.ContinueOnError)
 	runtimeDir := fs.String("runtime-dir", "", "folder of the API socket")
 	dataDir := fs.String("data-dir", "", "folder of images and containers")
-	// Network options are passed by the bootstrap; the network is not
-	// configured by the engine yet, so they are accepted and unused.
-	fs.Int("mtu", 0, "")
-	fs.String("subnet", "", "")
-	fs.Bool("disable-host-loopback", false, "")
-	fs.Bool("icc", true, "")
-	fs.String("port-range", "", "")
+	var netOpts NetworkOptions
+	fs.IntVar(&netOpts.MTU, "mtu", 0, "MTU of the bridge and veths")
+	fs.StringVar(&netOpts.Subnet, "subnet", "", "the bridge's subnet")
+	fs.BoolVar(&netOpts.DisableHostLoopback, "disable-host-loopback", false, "no host.warren.internal")
+	fs.BoolVar(&netOpts.ICC, "icc", true, "inter-container traffic")
+	fs.StringVar(&netOpts.PortRange, "port-range", "", "host ports for -P")
 	fs.Bool("debug", false, "")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,6 +45,12 @@ func Main(args []string) error {
 	if err != nil {
 		return err
 	}
+	netOpts.RootlessKitAPI = os.Getenv("WARREN_ROOTLESSKIT_API")
+	closeNetwork, err := e.SetupNetwork(netOpts)
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	defer closeNetwork()
 	sock := filepath.Join(*runtimeDir, "warren.sock")
 	l, err := listen(sock)
 	if err != nil {

@@ -16,12 +16,12 @@ import (
 // ContainerRemove is docker rm: a running container needs force, which
 // kills it first.
 func (e *Engine) ContainerRemove(ctx context.Context, name string, opts api.RemoveOptions) error {
+	if opts.Link {
+		return e.removeLink(name)
+	}
 	c, err := e.lookup(name)
 	if err != nil {
 		return err
-	}
-	if opts.Link {
-		return errdefs.ErrInvalidArgument.WithMessage("links are not supported yet")
 	}
 	c.mu.Lock()
 	running := c.rec.State.running()

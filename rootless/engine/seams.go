@@ -67,6 +67,7 @@ type Endpoint struct {
 	PrefixLen int
 	Gateway   netip.Addr
 	MAC       net.HardwareAddr
+	ID        string // Docker's EndpointID
 }
 
 // realRunner adapts package runtime.

@@ -77,7 +77,12 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 	}
 	err = e.run1(ctx, c, target)
 	autoRemove := err != nil && c.rec.HostConfig.AutoRemove
+	ep := c.rec.Endpoint
 	c.mu.Unlock()
+	if err == nil && ep != nil {
+		// Outside c.mu: recipients are locked in turn.
+		e.sourceMoved(c, ep.IP)
+	}
 	if autoRemove {
 		// Docker removes a --rm container whose start failed; the CLI's
 		// wait?condition=removed then ends.
@@ -89,7 +94,11 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 // run1 starts one run of c; c.mu is held. On error everything it did is
 // undone and the error is recorded in the container's state.
 func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err error) {
-	spec, err := c.spec(target)
+	sources, err := e.resolveLinks(c.rec.Name, c.rec.Links)
+	if err != nil {
+		return c.failStart(err)
+	}
+	spec, err := c.spec(target, linkEnv(c.rec.Name, sources))
 	if err != nil {
 		return err
 	}
@@ -108,7 +117,20 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err 
 			c.endOutput()
 			return c.failStart(fmt.Errorf("attach network: %w", err))
 		}
-		if err := c.writeEtcFiles(ep); err != nil {
+		ep.ID = e.newID()
+		e.allowLinks(ep.IP, sources)
+		if e.Ports != nil {
+			cfg, hc := c.rec.Config, c.rec.HostConfig
+			pub, err := e.Ports.Publish(ctx, c.rec.ID, ep.IP, cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts)
+			if err != nil {
+				killAndReap(proc)
+				c.endOutput()
+				e.detach(c.rec.ID, ep)
+				return c.failStart(publishError(c.rec.Name, ep.ID, err))
+			}
+			c.pub = pub
+		}
+		if err := e.writeEtcFiles(c, ep); err != nil {
 			log.Printf("engine: %s: %v", c.rec.ID[:12], err)
 		}
 	}
@@ -119,6 +141,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err 
 		copiers.Wait()
 		proc.Close()
 		c.endOutput()
+		e.unpublish(c)
 		e.detach(c.rec.ID, ep)
 		return c.failStart(err)
 	}
@@ -126,6 +149,10 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err 
 	c.proc, c.exited = proc, make(chan struct{})
 	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid(), StartedAt: now}
 	c.rec.Endpoint = ep
+	c.rec.Ports = nil
+	if c.pub != nil {
+		c.rec.Ports = c.pub.Ports
+	}
 	if err := c.save(); err != nil {
 		log.Printf("engine: %v", err)
 	}
@@ -135,7 +162,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err 
 }
 
 // spec builds the runtime's description of the container's first process.
-func (c *Container) spec(target netTarget) (*runtime.Spec, error) {
+func (c *Container) spec(target netTarget, linkEnv []string) (*runtime.Spec, error) {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	mounts, err := bindMounts(hc)
 	if err != nil {
@@ -149,7 +176,7 @@ func (c *Container) spec(target netTarget) (*runtime.Spec, error) {
 		Work:           c.workDir(),
 		Rootfs:         c.rootfsDir(),
 		Args:           append([]string{c.rec.Path}, c.rec.Args...),
-		Env:            processEnv(cfg.Hostname, cfg.Tty, nil, cfg.Env),
+		Env:            processEnv(cfg.Hostname, cfg.Tty, linkEnv, cfg.Env),
 		Cwd:            cfg.WorkingDir,
 		User:           cfg.User,
 		Tty:            cfg.Tty,
@@ -243,6 +270,14 @@ func killAndReap(p process) {
 	p.Close()
 }
 
+// unpublish releases the run's host ports; c.mu is held.
+func (e *Engine) unpublish(c *Container) {
+	if c.pub != nil && e.Ports != nil {
+		e.Ports.Unpublish(context.Background(), c.pub)
+	}
+	c.pub = nil
+}
+
 func (e *Engine) detach(id string, ep *Endpoint) {
 	if ep == nil || e.Network == nil {
 		return
@@ -299,6 +334,9 @@ func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, exite
 	copiers.Wait()
 	p.Close()
 	c.endOutput()
+	c.mu.Lock()
+	e.unpublish(c)
+	c.mu.Unlock()
 	e.detach(c.rec.ID, ep)
 
 	c.mu.Lock()
@@ -310,6 +348,7 @@ func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, exite
 		c.rec.State.Error = err.Error()
 	}
 	c.rec.Endpoint = nil
+	c.rec.Ports = nil
 	c.proc = nil
 	if !c.removed {
 		if err := c.save(); err != nil {

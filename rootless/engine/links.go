@@ -1,0 +1,257 @@
+package engine
+
+import (
+	"fmt"
+	"log"
+	"net/netip"
+	"path"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+
+	"warren/linker"
+	"warren/netstack"
+)
+
+// link is one --link of a recipient. The source is kept by name, so a
+// source removed and created again under the same name is followed (Docker
+// leaves such a link dangling, moby#15811).
+type link struct {
+	Source string // "/db"
+	Alias  string // "db"
+}
+
+// name is Docker's link name, "/web/db".
+func (l link) name(recipient string) string { return recipient + "/" + l.Alias }
+
+// parseLink reads a --link value Docker's way: "name:alias", "name", or the
+// stored "/name:/recipient/alias".
+func parseLink(v string) (link, error) {
+	if v == "" {
+		return link{}, errdefs.ErrInvalidArgument.WithMessage("empty string specified for links")
+	}
+	parts := strings.Split(v, ":")
+	if len(parts) > 2 {
+		return link{}, errdefs.ErrInvalidArgument.WithMessage("bad format for links: " + v)
+	}
+	source := strings.TrimPrefix(parts[0], "/")
+	alias := source
+	if len(parts) == 2 {
+		_, alias = path.Split(parts[1])
+	}
+	if source == "" || alias == "" {
+		return link{}, errdefs.ErrInvalidArgument.WithMessage("bad format for links: " + v)
+	}
+	return link{Source: "/" + source, Alias: alias}, nil
+}
+
+// createLinks checks a new container's --link values against the existing
+// containers and returns them. A second link with an alias already used is
+// ignored, as Docker does.
+func (e *Engine) createLinks(hc *container.HostConfig) ([]link, error) {
+	if len(hc.Links) == 0 {
+		return nil, nil
+	}
+	switch {
+	case hc.NetworkMode.IsHost():
+		return nil, errdefs.ErrInvalidArgument.WithMessage("conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+	case hc.NetworkMode.IsContainer():
+		return nil, errdefs.ErrInvalidArgument.WithMessage("conflicting options: container type network can't be used with links. This would result in undefined behavior")
+	}
+	var links []link
+	seen := map[string]bool{}
+	for _, v := range hc.Links {
+		l, err := parseLink(v)
+		if err != nil {
+			return nil, err
+		}
+		src, err := e.lookup(l.Source)
+		if err != nil {
+			// 400, not 404: the CLI would otherwise try to pull an image.
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("could not get container for %s: %s", strings.TrimPrefix(l.Source, "/"), err))
+		}
+		src = e.followNetwork(src)
+		if src.rec.HostConfig.NetworkMode.IsHost() {
+			return nil, errdefs.ErrInvalidArgument.WithMessage("conflicting options: host type networking can't be used with links. This would result in undefined behavior")
+		}
+		l.Source = src.rec.Name
+		if seen[l.Alias] {
+			log.Printf("engine: ignoring link %s: alias %s is taken", v, l.Alias)
+			continue
+		}
+		seen[l.Alias] = true
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+// followNetwork is the container whose network c uses (--net container:X).
+func (e *Engine) followNetwork(c *Container) *Container {
+	for range 8 { // chains are short; a loop guard only
+		mode := c.rec.HostConfig.NetworkMode
+		if !mode.IsContainer() {
+			return c
+		}
+		next, err := e.lookup(mode.ConnectedContainer())
+		if err != nil {
+			return c
+		}
+		c = next
+	}
+	return c
+}
+
+// linkedSource is a link's source as it runs now.
+type linkedSource struct {
+	link
+	ip       netip.Addr
+	hostname string
+	cfg      *container.Config
+}
+
+// resolveLinks finds every link's source and checks it runs on the bridge;
+// errors are Docker's start errors.
+func (e *Engine) resolveLinks(recipient string, links []link) ([]linkedSource, error) {
+	var out []linkedSource
+	for _, l := range links {
+		notRunning := fmt.Errorf("Cannot link to a non running container: %s AS %s", l.Source, l.name(recipient))
+		src, err := e.lookup(l.Source)
+		if err != nil {
+			return nil, notRunning
+		}
+		src.mu.Lock()
+		running, ep := src.rec.State.running(), src.rec.Endpoint
+		hostname, cfg, mode := src.rec.Config.Hostname, src.rec.Config, src.rec.HostConfig.NetworkMode
+		src.mu.Unlock()
+		if !running {
+			return nil, notRunning
+		}
+		if !mode.IsBridge() || ep == nil {
+			return nil, fmt.Errorf("Cannot link to %s, as it does not belong to the default network", l.Source)
+		}
+		out = append(out, linkedSource{link: l, ip: ep.IP, hostname: hostname, cfg: cfg})
+	}
+	return out, nil
+}
+
+// linkEnv is every link's variables, in link order.
+func linkEnv(recipient string, sources []linkedSource) []string {
+	var env []string
+	for _, s := range sources {
+		env = append(env, linker.Env(linker.Link{
+			Name: s.name(recipient), SourceIP: s.ip.String(), Ports: s.cfg.ExposedPorts, Env: s.cfg.Env,
+		})...)
+	}
+	return env
+}
+
+// linkHosts is c's link lines for /etc/hosts, from its sources as they run
+// now; a source that is gone is left out.
+func (e *Engine) linkHosts(c *Container) []linker.LinkHost {
+	sources, _ := e.resolveLinksLenient(c.rec.Name, c.rec.Links)
+	var out []linker.LinkHost
+	for _, s := range sources {
+		out = append(out, linker.LinkHost{IP: s.ip.String(), Alias: s.Alias, Hostname: s.hostname, Name: strings.TrimPrefix(s.Source, "/")})
+	}
+	return out
+}
+
+func (e *Engine) resolveLinksLenient(recipient string, links []link) ([]linkedSource, error) {
+	var out []linkedSource
+	for _, l := range links {
+		s, err := e.resolveLinks(recipient, []link{l})
+		if err == nil {
+			out = append(out, s...)
+		}
+	}
+	return out, nil
+}
+
+// allowLinks opens --icc=false for each link: recipient to source, on the
+// source's exposed ports.
+func (e *Engine) allowLinks(recipientIP netip.Addr, sources []linkedSource) {
+	allower, ok := e.Network.(interface {
+		AllowLink(src, dst netip.Addr, ports []netstack.PortProto) error
+	})
+	if !ok || !recipientIP.IsValid() {
+		return
+	}
+	for _, s := range sources {
+		var ports []netstack.PortProto
+		for p := range s.cfg.ExposedPorts {
+			ports = append(ports, netstack.PortProto{Port: p.Num(), Proto: string(p.Proto())})
+		}
+		if err := allower.AllowLink(recipientIP, s.ip, ports); err != nil {
+			log.Printf("engine: allow link %s: %v", s.Source, err)
+		}
+	}
+}
+
+// sourceMoved tells every running recipient of src that src now has ip:
+// their hosts files are rewritten in place and, with --icc=false, the link
+// opened again.
+func (e *Engine) sourceMoved(src *Container, ip netip.Addr) {
+	name := src.rec.Name
+	for _, r := range e.containers() {
+		if r == src {
+			continue
+		}
+		r.mu.Lock()
+		running, links, ep, rname := r.rec.State.running(), r.rec.Links, r.rec.Endpoint, r.rec.Name
+		hostsPath := r.hostsPath()
+		r.mu.Unlock()
+		if !running {
+			continue
+		}
+		for _, l := range links {
+			if l.Source != name {
+				continue
+			}
+			if err := linker.UpdateLinkIP(hostsPath, l.Alias, ip.String()); err != nil {
+				log.Printf("engine: update hosts of %s: %v", rname, err)
+			}
+			if ep != nil {
+				src.mu.Lock()
+				cfg, hostname := src.rec.Config, src.rec.Config.Hostname
+				src.mu.Unlock()
+				e.allowLinks(ep.IP, []linkedSource{{link: l, ip: ip, hostname: hostname, cfg: cfg}})
+			}
+		}
+	}
+}
+
+// inspectLinks is .HostConfig.Links: "/db:/web/db" per link.
+func inspectLinks(r record) []string {
+	var out []string
+	for _, l := range r.Links {
+		out = append(out, l.Source+":"+l.name(r.Name))
+	}
+	return out
+}
+
+// removeLink is `rm --link /web/db`.
+func (e *Engine) removeLink(ref string) error {
+	full := "/" + strings.TrimPrefix(ref, "/")
+	parent, alias := path.Split(full)
+	parent = strings.TrimSuffix(parent, "/")
+	if parent == "" {
+		return errdefs.ErrConflict.WithMessage("Conflict, cannot remove the default link name of the container")
+	}
+	r, err := e.lookup(parent)
+	if err != nil {
+		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("Cannot get parent %s for link name %s", parent, full))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, l := range r.rec.Links {
+		if l.Alias == alias {
+			r.rec.Links = append(r.rec.Links[:i:i], r.rec.Links[i+1:]...)
+			e.mu.Lock()
+			r.links = r.rec.Links
+			e.mu.Unlock()
+			return r.save()
+		}
+	}
+	return errdefs.ErrNotFound.WithMessage("No such container: " + strings.TrimPrefix(full, "/"))
+}
