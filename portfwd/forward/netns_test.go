@@ -133,8 +133,13 @@ func TestChildHelper(t *testing.T) {
 	fmt.Println("helper: ready")
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		if in.Text() == "goroutines" {
+		switch in.Text() {
+		case "goroutines":
 			fmt.Printf("helper: %d\n", runtime.NumGoroutine())
+		case "stacks":
+			buf := make([]byte, 1<<20)
+			os.Stderr.Write(buf[:runtime.Stack(buf, true)])
+			fmt.Println("helper: done")
 		}
 	}
 	close(quit)
@@ -180,8 +185,13 @@ func TestNamespacedChild(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the child never connected")
 	}
-	start := h.goroutines(t)
 	hp, up := freePort(t, "tcp"), freePort(t, "udp")
+	// One request served: the child is past its start-up goroutines.
+	warm := addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildPort: 1})
+	if err := pd.RemovePort(context.Background(), warm.ID); err != nil {
+		t.Fatal(err)
+	}
+	start := h.goroutines(t)
 	tst := addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildIP: "127.0.0.1", ChildPort: nsServerPort})
 	ust := addPort(t, pd, port.Spec{Proto: "udp4", ParentIP: "127.0.0.1", ParentPort: up, ChildIP: "127.0.0.1", ChildPort: nsServerPort})
 	addr := fmt.Sprintf("127.0.0.1:%d", hp)
@@ -212,7 +222,11 @@ func TestNamespacedChild(t *testing.T) {
 		if _, err := net.Dial("tcp", addr); !isRefused(err) {
 			t.Fatalf("connect after RemovePort: %v, want connection refused", err)
 		}
-		waitFor(t, "the child's goroutines", func() bool { return h.goroutines(t) <= start })
+		if !eventually(func() bool { return h.goroutines(t) <= start }) {
+			fmt.Fprintln(h.stdin, "stacks")
+			h.readLine(t)
+			t.Fatalf("the child's goroutines did not end: %d, started with %d", h.goroutines(t), start)
+		}
 	})
 	t.Run("the child's death releases the port", func(t *testing.T) {
 		addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildIP: "127.0.0.1", ChildPort: nsServerPort})

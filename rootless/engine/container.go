@@ -57,7 +57,7 @@ type Container struct {
 
 	proc     process
 	pub      *portfwd.Published // the run's host ports
-	exited   chan struct{} // closed when the current run's exit is recorded
+	exited   chan struct{}      // closed when the current run's exit is recorded
 	removing bool
 	removed  bool
 	waiters  []*waiter
