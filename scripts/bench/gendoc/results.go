@@ -111,7 +111,11 @@ func cell(s series) string {
 	med, lo, hi, ok := s.stats()
 	switch {
 	case ok:
-		c := fmt.Sprintf("%s (%s–%s)", num(med), num(lo), num(hi))
+		f := num
+		if allWhole(s.values) {
+			f = whole // counts (processes, descriptors)
+		}
+		c := fmt.Sprintf("%s (%s–%s)", f(med), f(lo), f(hi))
 		if missed := len(s.notYet) + len(s.failed); missed > 0 {
 			c += fmt.Sprintf(", %d of %d runs failed", missed, missed+len(s.values))
 		}
@@ -146,3 +150,15 @@ func bestPeer(sources map[string]series, lowerBetter bool) (name string, median 
 	}
 	return name, median, ok
 }
+
+func allWhole(values []float64) bool {
+	for _, v := range values {
+		if v != math.Trunc(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// whole prints a count; a median of two counts may end in .5.
+func whole(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
