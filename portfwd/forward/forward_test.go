@@ -62,7 +62,18 @@ func startPair(t *testing.T, configure func(*Child)) *pair {
 			t.Errorf("parent: %v", err)
 		}
 	})
+	warmUp(t, pd)
 	return &pair{parent: pd, child: child}
+}
+
+// warmUp has the child serve one request, so that it is past starting
+// its own goroutines before a test counts them.
+func warmUp(t *testing.T, pd port.ParentDriver) {
+	t.Helper()
+	st := addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: freePort(t, "tcp"), ChildPort: 1})
+	if err := pd.RemovePort(context.Background(), st.ID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type testLog struct{ t *testing.T }
@@ -301,7 +312,7 @@ func TestAddPortRefusesBadSpecs(t *testing.T) {
 		{"bad proto", port.Spec{Proto: "tcp5", ParentPort: 1, ChildPort: 1}, "unknown proto"},
 		{"bad child ip", port.Spec{Proto: "tcp4", ParentPort: 1, ChildPort: 1, ChildIP: "x"}, `invalid ChildIP: "x"`},
 		{"no parent port", port.Spec{Proto: "tcp4", ChildPort: 1}, "invalid ParentPort: 0"},
-		{"same port twice", good, "conflict with ID 1"},
+		{"same port twice", good, "conflict with ID 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := p.parent.AddPort(context.Background(), tc.spec)

@@ -186,11 +186,7 @@ func TestNamespacedChild(t *testing.T) {
 		t.Fatal("the child never connected")
 	}
 	hp, up := freePort(t, "tcp"), freePort(t, "udp")
-	// One request served: the child is past its start-up goroutines.
-	warm := addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildPort: 1})
-	if err := pd.RemovePort(context.Background(), warm.ID); err != nil {
-		t.Fatal(err)
-	}
+	warmUp(t, pd)
 	start := h.goroutines(t)
 	tst := addPort(t, pd, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildIP: "127.0.0.1", ChildPort: nsServerPort})
 	ust := addPort(t, pd, port.Spec{Proto: "udp4", ParentIP: "127.0.0.1", ParentPort: up, ChildIP: "127.0.0.1", ChildPort: nsServerPort})
