@@ -255,6 +255,23 @@ func concurrentRoundTrips(addr string, n int) error {
 	return errors.Join(all...)
 }
 
+// TestIPv6HostToIPv4Container: Docker publishes on :: too, towards the
+// container's IPv4 address.
+func TestIPv6HostToIPv4Container(t *testing.T) {
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	hp := probe.Addr().(*net.TCPAddr).Port
+	probe.Close()
+	p := startPair(t, nil)
+	srv := echoTCP(t, "127.0.0.1:0")
+	addPort(t, p.parent, port.Spec{Proto: "tcp6", ParentIP: "::1", ParentPort: hp, ChildIP: "127.0.0.1", ChildPort: int(srv.Port())})
+	if err := roundTrip(fmt.Sprintf("[::1]:%d", hp), payload(1000, 9)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRemovePortClosesHostPort(t *testing.T) {
 	p := startPair(t, nil)
 	srv := echoTCP(t, "127.0.0.1:0")
@@ -611,5 +628,23 @@ func TestWantTransparent(t *testing.T) {
 		if got := d.wantTransparent(ap(tc.client), ap(tc.target)); got != tc.want {
 			t.Errorf("wantTransparent(%s → %s) = %v, want %v", tc.client, tc.target, got, tc.want)
 		}
+	}
+}
+
+// TestParentStopsBeforeChild: a parent told to quit before any child
+// connected returns cleanly and leaves no socket file.
+func TestParentStopsBeforeChild(t *testing.T) {
+	dir := t.TempDir()
+	pd, err := NewParentDriver(io.Discard, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	quit := make(chan struct{})
+	close(quit)
+	if err := pd.RunParentDriver(make(chan struct{}), quit, nil); err != nil {
+		t.Fatalf("RunParentDriver: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, socketName)); !os.IsNotExist(err) {
+		t.Fatalf("control socket left behind: %v", err)
 	}
 }

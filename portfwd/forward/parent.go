@@ -101,7 +101,12 @@ func (d *parentDriver) OpaqueForChild() map[string]string {
 func (d *parentDriver) RunParentDriver(initComplete chan struct{}, quit <-chan struct{}, _ *port.ChildContext) error {
 	conn, err := d.acceptChild(quit)
 	if err != nil {
-		return err
+		select {
+		case <-quit:
+			return nil // stopped before the child came: nothing to serve
+		default:
+			return err
+		}
 	}
 	d.conn = conn
 	close(d.connected)

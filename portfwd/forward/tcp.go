@@ -135,7 +135,9 @@ func (d *Child) dialTCP(ctx context.Context, client, target netip.AddrPort) (*ne
 		}
 		d.logf("dial %s as %s, falling back to a plain dial: %v", target, client, err)
 	}
-	var dialer net.Dialer
+	// No keep-alive probes towards the container: it is on this host, and
+	// the client's side keeps Go's default probes to find dead peers.
+	dialer := net.Dialer{KeepAlive: -1}
 	c, err := dialer.DialContext(ctx, "tcp", target.String())
 	if err != nil {
 		return nil, err
