@@ -219,21 +219,27 @@ func (s *server) containerAttach(w http.ResponseWriter, r *http.Request, name st
 	if err != nil {
 		return err
 	}
-	conn, stdin, err := hijack(w, r, streamContentType(apiVersion(ctx), tty))
+	conn, stdin, err := hijackQuiet(w)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 
+	// The client starts the container as soon as it reads our answer, so
+	// the streams are wired first and output waits behind the head.
+	out := newGatedWriter(conn)
 	opts := AttachOptions{Logs: boolValue(r, "logs"), Stream: boolValue(r, "stream")}
-	opts.Stdout, opts.Stderr = outputStreams(conn, tty, boolValue(r, "stdout"), boolValue(r, "stderr"))
+	opts.Stdout, opts.Stderr = outputStreams(out, tty, boolValue(r, "stdout"), boolValue(r, "stderr"))
 	if boolValue(r, "stdin") {
 		opts.Stdin = stdin
 	}
 	att, err := s.b.ContainerAttach(ctx, name, opts)
 	if err != nil {
-		streamWriteError(conn, tty, err.Error())
+		writeRawError(conn, err)
 		return nil
+	}
+	if err := out.open(streamHead(r, streamContentType(apiVersion(ctx), tty))); err != nil {
+		return nil // the client is gone; Done follows from the failed writes
 	}
 	// Output flows until the container's output ends, even after the
 	// client half-closed its side (stdin EOF).

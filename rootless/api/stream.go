@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types"
+	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/jsonstream"
 )
 
@@ -95,20 +97,66 @@ func streamContentType(version string, tty bool) string {
 // 200 followed by the raw stream. The reader returns what the client sends
 // next, starting with anything the server had already buffered.
 func hijack(w http.ResponseWriter, r *http.Request, contentType string) (net.Conn, io.Reader, error) {
+	conn, stdin, err := hijackQuiet(w)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := io.WriteString(conn, streamHead(r, contentType)); err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("write upgrade response: %w", err)
+	}
+	return conn, stdin, nil
+}
+
+// hijackQuiet takes the connection over without answering yet.
+func hijackQuiet(w http.ResponseWriter) (net.Conn, io.Reader, error) {
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("hijack connection: %w", err)
 	}
-	head := "HTTP/1.1 200 OK\r\nContent-Type: " + contentType + "\r\n\r\n"
+	return conn, rw.Reader, nil
+}
+
+// streamHead is the response head of a hijacked stream: 101 when the
+// client asked to upgrade, else a plain 200.
+func streamHead(r *http.Request, contentType string) string {
 	if _, upgrade := r.Header["Upgrade"]; upgrade {
-		head = "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + contentType +
+		return "HTTP/1.1 101 UPGRADED\r\nContent-Type: " + contentType +
 			"\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"
 	}
-	if _, err := io.WriteString(conn, head); err != nil {
-		conn.Close()
-		return nil, nil, fmt.Errorf("write upgrade response: %w", err)
-	}
-	return conn, rw.Reader, nil
+	return "HTTP/1.1 200 OK\r\nContent-Type: " + contentType + "\r\n\r\n"
+}
+
+// gatedWriter holds writes until its head has been sent, so output the
+// backend produces while an attach is being wired cannot precede it.
+type gatedWriter struct {
+	w     io.Writer
+	ready chan struct{}
+}
+
+func newGatedWriter(w io.Writer) *gatedWriter {
+	return &gatedWriter{w: w, ready: make(chan struct{})}
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	<-g.ready
+	return g.w.Write(p)
+}
+
+// open sends head and lets the held writes through.
+func (g *gatedWriter) open(head string) error {
+	defer close(g.ready)
+	_, err := io.WriteString(g.w, head)
+	return err
+}
+
+// writeRawError answers a hijacked connection that has sent nothing yet
+// with Docker's JSON error.
+func writeRawError(conn net.Conn, err error) {
+	status := errhttp.ToHTTP(err)
+	body, _ := json.Marshal(&common.ErrorResponse{Message: err.Error()})
+	fmt.Fprintf(conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s\n",
+		status, http.StatusText(status), len(body)+1, body)
 }
 
 // streamWriteError reports a failure after a hijacked stream has started:
