@@ -98,6 +98,10 @@ func fakeEngine(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// Like the real engine, catch SIGTERM before anyone can see the socket
+	// answer: a test may stop the daemon as soon as it is ready.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	sock := filepath.Join(*runtimeDir, "warren.sock")
 	os.Remove(sock)
 	l, err := net.Listen("unix", sock)
@@ -118,8 +122,6 @@ func fakeEngine(args []string) error {
 	})
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
 	<-sig
 	// As the real engine: stop the containers, remove the socket, exit 0.
 	ctr.Process.Kill()
