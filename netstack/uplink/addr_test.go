@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 func TestAddrsFor(t *testing.T) {
@@ -87,23 +89,23 @@ func TestNewParentDriverOptions(t *testing.T) {
 	}
 }
 
-func TestVNConfigHostLoopback(t *testing.T) {
+func TestGatewayConfigHostLoopback(t *testing.T) {
+	gw := tcpip.AddrFrom4([4]byte{10, 0, 2, 2})
 	for _, disable := range []bool{false, true} {
 		d, err := NewParentDriver(Options{DisableHostLoopback: disable})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pd := d.(*parentDriver)
-		c := pd.vnConfig()
-		if c.GatewayIP != GatewayIP || c.MTU != DefaultMTU || c.Subnet != DefaultSubnet {
+		c := d.(*parentDriver).gatewayConfig()
+		if c.addrs != DefaultAddrs() || c.mtu != DefaultMTU {
 			t.Fatalf("config %+v", c)
 		}
-		got, mapped := c.NAT[GatewayIP]
-		if mapped == disable || (mapped && got != "127.0.0.1") {
-			t.Fatalf("disable=%v: NAT = %v", disable, c.NAT)
+		got, mapped := c.nat[gw]
+		if mapped == disable || (mapped && got.String() != "127.0.0.1") {
+			t.Fatalf("disable=%v: NAT = %v", disable, c.nat)
 		}
-		if (pd.dropFunc() != nil) != disable {
-			t.Fatalf("disable=%v: drop filter set = %v", disable, pd.dropFunc() != nil)
+		if (c.refuse == gw) != disable {
+			t.Fatalf("disable=%v: refuse = %v", disable, c.refuse)
 		}
 	}
 }

@@ -12,12 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containers/gvisor-tap-vsock/pkg/types"
-	"github.com/containers/gvisor-tap-vsock/pkg/virtualnetwork"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/api"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/messages"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network"
-	"golang.org/x/sys/unix"
+	"gvisor.dev/gvisor/pkg/tcpip"
 )
 
 // DriverName is what RootlessKit's API reports as the network driver.
@@ -84,59 +82,39 @@ func (d *parentDriver) Info(context.Context) (*api.NetworkDriverInfo, error) {
 	}, nil
 }
 
-// ConfigureNetwork starts the netstack and the socket the child hands tap0
-// over. The tap itself is created by the child, so childPID and
-// detachedNetNSPath are not needed here.
+// ConfigureNetwork opens the socket the child hands tap0 over; the netstack
+// starts when the fd arrives. The tap itself is created by the child, so
+// childPID and detachedNetNSPath are not needed here.
 func (d *parentDriver) ConfigureNetwork(_ int, stateDir, _ string) (*messages.ParentInitNetworkDriverCompleted, func() error, error) {
-	vn, err := virtualnetwork.New(d.vnConfig())
-	if err != nil {
-		return nil, nil, fmt.Errorf("uplink: start netstack: %w", err)
-	}
-	srv, err := listen(filepath.Join(stateDir, "uplink"), vn, d.dropFunc(), d.opts.Logger)
+	srv, err := listen(filepath.Join(stateDir, "uplink"), d.gatewayConfig(), d.opts.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
 	srv.start()
-	return d.childMessage(vn, srv.sockPath), srv.close, nil
+	return d.childMessage(srv.sockPath), srv.close, nil
 }
 
-// vnConfig is the gvisor-tap-vsock configuration: the netstack is the
-// gateway, and the gateway address leads to the host's loopback unless
-// disabled.
-func (d *parentDriver) vnConfig() *types.Configuration {
-	gw := d.addrs.Gateway.String()
-	c := &types.Configuration{
-		MTU:               d.opts.MTU,
-		Subnet:            d.addrs.Subnet.String(),
-		GatewayIP:         gw,
-		GatewayMacAddress: gatewayMAC,
-		DHCPStaticLeases:  map[string]string{},
-		NAT:               map[string]string{},
-		// 169.254.169.254 and the rest of link-local reach the host's
-		// network, as with slirp4netns and RootlessKit's drivers.
-		Ec2MetadataAccess: true,
+// gatewayConfig is the netstack's configuration: the gateway address leads
+// to the host's loopback unless that is disabled.
+func (d *parentDriver) gatewayConfig() gatewayConfig {
+	mac, _ := net.ParseMAC(gatewayMAC)
+	c := gatewayConfig{
+		addrs: d.addrs,
+		mtu:   d.opts.MTU,
+		mac:   tcpip.LinkAddress(mac),
+		nat:   map[tcpip.Address]tcpip.Address{},
 	}
-	if !d.opts.DisableHostLoopback {
-		c.NAT[gw] = hostLoopback
+	gw := tcpip.AddrFrom4(d.addrs.Gateway.As4())
+	if d.opts.DisableHostLoopback {
+		c.refuse = gw
+	} else {
+		c.nat[gw] = tcpip.AddrFrom4([4]byte{127, 0, 0, 1})
 	}
 	return c
 }
 
-// dropFunc filters the namespace's frames to the gateway when the host's
-// loopback is disabled; nil (no per-frame check) otherwise.
-func (d *parentDriver) dropFunc() func([]byte) bool {
-	if !d.opts.DisableHostLoopback {
-		return nil
-	}
-	gw := d.addrs.Gateway.As4()
-	return func(frame []byte) bool { return toGatewayExceptDNS(frame, gw) }
-}
-
-func (d *parentDriver) childMessage(vn *virtualnetwork.VirtualNetwork, sock string) *messages.ParentInitNetworkDriverCompleted {
+func (d *parentDriver) childMessage(sock string) *messages.ParentInitNetworkDriverCompleted {
 	return &messages.ParentInitNetworkDriverCompleted{
-		// The port drivers that need the netstack (gvisor-tap-vsock's) find
-		// it here, as with RootlessKit's own driver.
-		Network:             vn,
 		Dev:                 DeviceName,
 		IP:                  d.addrs.Child.String(),
 		Netmask:             d.addrs.Subnet.Bits(),
@@ -152,19 +130,24 @@ type server struct {
 	dir      string
 	sockPath string
 	ln       *net.UnixListener
-	vn       *virtualnetwork.VirtualNetwork
-	drop     func([]byte) bool
+	config   gatewayConfig
 	log      io.Writer
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	taps []*frameConn // closed by close, which ends their switch loops
+	mu       sync.Mutex
+	gateways []*attached // stopped by close
 }
 
-func listen(dir string, vn *virtualnetwork.VirtualNetwork, drop func([]byte) bool, log io.Writer) (*server, error) {
+// attached is one tap fd and the netstack on it.
+type attached struct {
+	gw  *gateway
+	tap *os.File
+}
+
+func listen(dir string, config gatewayConfig, log io.Writer) (*server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
@@ -177,7 +160,7 @@ func listen(dir string, vn *virtualnetwork.VirtualNetwork, drop func([]byte) boo
 		return nil, fmt.Errorf("uplink: listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &server{dir: dir, sockPath: sock, ln: ln, vn: vn, drop: drop, log: log, ctx: ctx, cancel: cancel}, nil
+	return &server{dir: dir, sockPath: sock, ln: ln, config: config, log: log, ctx: ctx, cancel: cancel}, nil
 }
 
 func (s *server) start() {
@@ -201,14 +184,14 @@ func (s *server) serve() {
 	}
 }
 
-// attach receives one tap fd, starts the netstack's loop on it and tells
-// the child how it went.
+// attach receives one tap fd, starts the netstack on it and tells the
+// child how it went.
 func (s *server) attach(conn *net.UnixConn) error {
 	defer conn.Close()
 	if err := conn.SetDeadline(time.Now().Add(handoffTimeout)); err != nil {
 		return err
 	}
-	tap, err := s.adopt(conn)
+	err := s.adopt(conn)
 	reply := byte(replyOK)
 	if err != nil {
 		reply = replyFail
@@ -216,51 +199,44 @@ func (s *server) attach(conn *net.UnixConn) error {
 	if _, werr := conn.Write([]byte{reply}); werr != nil && err == nil {
 		err = fmt.Errorf("answer child: %w", werr)
 	}
-	if tap == nil {
-		return err
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		// Returns when the tap is closed (cleanup, or the namespace is gone).
-		_ = s.vn.AcceptVfkit(s.ctx, tap)
-	}()
 	return err
 }
 
-// adopt turns the received fd into a frame conn the server will close.
-func (s *server) adopt(conn *net.UnixConn) (*frameConn, error) {
+// adopt receives the fd and starts a netstack on it that close will stop.
+func (s *server) adopt(conn *net.UnixConn) error {
 	fd, err := recvFD(conn)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	// Non-blocking before os.NewFile, so reads and writes use the poller and
-	// Close interrupts a blocked Read.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("tap fd: %w", err)
-	}
-	tap := newFrameConn(os.NewFile(uintptr(fd), DeviceName), DeviceName, s.drop)
+	// os.File owns the fd so that exactly one Close releases it; the link
+	// endpoint uses the raw fd number.
+	tap := os.NewFile(uintptr(fd), DeviceName)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx.Err() != nil {
 		tap.Close()
-		return nil, errors.New("driver is shutting down")
+		return errors.New("driver is shutting down")
 	}
-	s.taps = append(s.taps, tap)
-	return tap, nil
+	gw, err := startGateway(s.config, fd)
+	if err != nil {
+		tap.Close()
+		return fmt.Errorf("start netstack on %s: %w", DeviceName, err)
+	}
+	s.gateways = append(s.gateways, &attached{gw: gw, tap: tap})
+	return nil
 }
 
-// close stops accepting, detaches every tap and removes the socket. The
-// netstack itself has no Close in gvisor-tap-vsock; it stays idle.
+// close stops accepting, stops every netstack, closes the taps and removes
+// the socket.
 func (s *server) close() error {
 	s.cancel()
 	err := s.ln.Close()
 	s.mu.Lock()
-	for _, t := range s.taps {
-		_ = t.Close()
+	for _, a := range s.gateways {
+		a.gw.close()
+		_ = a.tap.Close()
 	}
-	s.taps = nil
+	s.gateways = nil
 	s.mu.Unlock()
 	s.wg.Wait()
 	if rerr := os.RemoveAll(s.dir); rerr != nil {
