@@ -114,6 +114,7 @@ fig_c2c_warren() {
 	try "warren run -d" w run -d --name wb-srv "$IMG" iperf3 -s -1 --forceflush >/dev/null &&
 		try "server start" wait_logs "$WARREN" wb-srv "Server listening" &&
 		ip=$(try "warren inspect" w inspect -f '{{.NetworkSettings.IPAddress}}' wb-srv) &&
+		{ [ -n "$ip" ] || { echo "warren inspect: the container has no IPAddress" >"$TMPD/why"; false; }; } &&
 		try "iperf3 to $ip" timeout $TMO "$WARREN" run --rm "$IMG" $CLI -c "$ip" | gbps
 	w rm -f wb-srv >/dev/null 2>&1
 }

@@ -27,8 +27,9 @@ command_of() { [ -f "$RESULTS/$1.$2.cmd" ] || printf '%s\n' "$3" >"$RESULTS/$1.$
 # gbps: receiver-side Gbit/s from iperf3 -f g text on stdin, or nothing.
 gbps() { awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i == "Gbits/sec") v = $(i-1) } END { if (v != "") print v }'; }
 
-# cps: connections per second from connload's line on stdin, or nothing.
-cps() { sed -n 's/^conns_per_s=\([0-9.]*\) .*/\1/p'; }
+# cps: connections per second from connload's line on stdin, or nothing
+# when not one connection succeeded (a rate of 0 would read as a result).
+cps() { sed -n 's/^conns_per_s=\([0-9.]*\) ok=[1-9].*/\1/p'; }
 
 # first_line FILE: the first non-empty line of an error file, one line.
 first_line() { grep -v -e '^$' -e 'is not a shared mount' "$1" 2>/dev/null | head -1 | tr -d '\r' | cut -c1-160; }
