@@ -29,7 +29,7 @@ func (s *Store) Pull(ctx context.Context, ref string, progress PullProgress) (*I
 	if err != nil {
 		return nil, invalidReference(ref)
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(defaultPlatform())}
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(defaultPlatform()), remote.WithTransport(s.transport())}
 	desc, err := remote.Get(remoteRef, opts...)
 	if err != nil {
 		return nil, pullError(parsed, err)

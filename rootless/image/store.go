@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -60,7 +61,8 @@ type Store struct {
 	configs map[string]*storedConfig // by image ID
 	busy    map[string]int           // diffID → ingests in progress using it
 
-	layerInUse func(dir string) bool
+	layerInUse  func(dir string) bool
+	loopbackVia netip.Addr // see SetHostLoopback
 }
 
 // index is index.json.
