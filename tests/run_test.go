@@ -117,7 +117,7 @@ func TestRunUser(t *testing.T) {
 			if tt.user != "" {
 				args = append(args, "-u", tt.user)
 			}
-			args = append(args, "busybox", "sh", "-c", `echo "$(id -u) $(id -g) $(id -un 2>/dev/null || id -u)"`)
+			args = append(args, "busybox", "sh", "-c", `echo "$(id -u) $(id -g) $(id -un 2>/dev/null)"`)
 			if out := strings.TrimSpace(mustWarren(t, args...)); out != tt.want {
 				t.Errorf("-u %q: id = %q, want %q", tt.user, out, tt.want)
 			}

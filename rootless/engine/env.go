@@ -40,7 +40,24 @@ func processEnv(hostname string, tty bool, linkEnv, cfgEnv []string) []string {
 		env = append(env, "TERM=xterm")
 	}
 	env = append(env, linkEnv...)
-	return replaceOrAppendEnv(env, cfgEnv)
+	return dedupEnv(replaceOrAppendEnv(env, cfgEnv))
+}
+
+// dedupEnv keeps the last of each key, where it stands, as runc does
+// before exec: `--env-file f -e K=flag` gives K=flag only.
+func dedupEnv(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, 0, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		k, _, _ := strings.Cut(env[i], "=")
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, env[i])
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // replaceOrAppendEnv is Docker's ReplaceOrAppendEnvValues: each override
@@ -74,7 +91,7 @@ func replaceOrAppendEnv(defaults, overrides []string) []string {
 // execEnv is the env of an exec (Docker's exec create): the container's
 // process env, with TERM from the exec's own tty, then the exec's entries.
 func execEnv(hostname string, tty bool, linkEnv, cfgEnv, extra []string) []string {
-	return replaceOrAppendEnv(processEnv(hostname, tty, linkEnv, cfgEnv), extra)
+	return dedupEnv(replaceOrAppendEnv(processEnv(hostname, tty, linkEnv, cfgEnv), extra))
 }
 
 // envValue returns key's value in env.

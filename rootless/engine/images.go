@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -18,12 +19,33 @@ import (
 // ImageList is docker images.
 func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]imagetypes.Summary, error) {
 	out := []imagetypes.Summary{}
+	refs := opts.Filters["reference"]
 	for _, img := range e.images.List() {
-		if matchReference(img, opts.Filters["reference"]) {
-			out = append(out, e.images.Summary(img))
+		if !matchReference(img, refs) {
+			continue
 		}
+		s := e.images.Summary(img)
+		if len(refs) > 0 {
+			// Like Docker, a filtered image lists only the tags that
+			// matched: the CLI prints a row per tag.
+			s.RepoTags = slices.DeleteFunc(s.RepoTags, func(tag string) bool { return !matchTag(tag, refs) })
+		}
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+func matchTag(tag string, refs []string) bool {
+	repo := tag
+	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
+		repo = tag[:i] // "127.0.0.1:5000/busybox:latest" → "127.0.0.1:5000/busybox"
+	}
+	for _, ref := range refs {
+		if globMatch(ref, tag) || globMatch(ref, repo) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchReference is the images "reference" filter: a repository with
@@ -32,12 +54,9 @@ func matchReference(img *image.Image, refs []string) bool {
 	if len(refs) == 0 {
 		return true
 	}
-	for _, ref := range refs {
-		for _, tag := range img.RepoTags {
-			repo, _, _ := strings.Cut(tag, ":")
-			if globMatch(ref, tag) || globMatch(ref, repo) {
-				return true
-			}
+	for _, tag := range img.RepoTags {
+		if matchTag(tag, refs) {
+			return true
 		}
 	}
 	return false

@@ -198,6 +198,10 @@ func (e *Engine) SetupNetwork(o NetworkOptions) (func() error, error) {
 	}
 	e.Network = bridgeNetwork{b}
 	e.HostGateway = netstack.HostGateway(cfg)
+	if store, ok := e.images.(interface{ SetHostLoopback(netip.Addr) }); ok && e.HostGateway.IsValid() {
+		// Registries on the host's loopback (docker run localhost:5000/x).
+		store.SetHostLoopback(e.HostGateway)
+	}
 	e.resolvConf = b.ResolvConf
 	if o.RootlessKitAPI != "" {
 		rk, err := rkclient.New(o.RootlessKitAPI)

@@ -358,3 +358,10 @@ func TestImageInUseText(t *testing.T) {
 		t.Errorf("imageInUse = %q\nwant %q", got, want)
 	}
 }
+
+func TestDedupEnv(t *testing.T) {
+	got := dedupEnv([]string{"PATH=/bin", "K=file", "A=1", "K=flag", "B="})
+	if want := []string{"PATH=/bin", "A=1", "K=flag", "B="}; !slices.Equal(got, want) {
+		t.Errorf("dedupEnv = %v, want %v", got, want)
+	}
+}
