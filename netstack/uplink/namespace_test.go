@@ -101,7 +101,7 @@ func TestNamespaceReachesHostLoopback(t *testing.T) {
 	tcp, udp := strconv.Itoa(hostTCP(t)), strconv.Itoa(hostUDP(t))
 	out, err := run("echo ping | busybox nc " + GatewayIP + " " + tcp + "; " +
 		// busybox nc has no UDP mode; the host's python3 is visible here.
-		"python3 -c \"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b\\\"udp-echo\\\", (\\\""+GatewayIP+"\\\", "+udp+")); print(s.recv(100).decode())\"; " +
+		"python3 -c \"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(3); s.sendto(b\\\"udp-echo\\\", (\\\"" + GatewayIP + "\\\", " + udp + ")); print(s.recv(100).decode())\"; " +
 		// Only that the DNS service answers is checked: on the test machine
 		// gvisor-tap-vsock's resolver answers NXDOMAIN even for /etc/hosts
 		// names (no upstream DNS; not investigated), hence "; true".
