@@ -79,10 +79,14 @@ func (d *Child) RunChildDriver(opaque map[string]string, quit <-chan struct{}, d
 	d.ports = map[int]forwarder{}
 	d.mu.Unlock()
 	stopped := make(chan struct{})
+	quitting := make(chan struct{})
 	defer close(stopped)
 	go func() {
+		// RootlessKit sends one value on quit (it does not close it), so
+		// this goroutine is the only one that may receive it.
 		select {
 		case <-quit:
+			close(quitting)
 		case <-stopped:
 		}
 		conn.Close()
@@ -90,7 +94,7 @@ func (d *Child) RunChildDriver(opaque map[string]string, quit <-chan struct{}, d
 	err = d.serve(conn)
 	d.stopAll()
 	select {
-	case <-quit:
+	case <-quitting:
 		return nil
 	default:
 	}

@@ -9,8 +9,9 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/common"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/copyup/tmpfssymlink"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network/gvisortapvsock"
-	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
 	"golang.org/x/sys/unix"
+
+	"warren/portfwd/forward"
 )
 
 // IsChild tells whether this process is the RootlessKit child re-executed by
@@ -64,7 +65,7 @@ func childOpt(cfg childConfig) child.Opt {
 		StateDirEnvKey:            envStateDir,
 		TargetCmd:                 cfg.Engine,
 		NetworkDriver:             gvisortapvsock.NewChildDriver(),
-		PortDriver:                builtin.NewChildDriver(debugWriter{"port"}),
+		PortDriver:                forward.NewChildDriver(debugWriter{"port"}),
 		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
 		CopyUpDirs:                []string{"/etc"},
 		MountProcfs:               true,

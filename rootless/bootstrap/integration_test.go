@@ -19,6 +19,8 @@ import (
 	"time"
 
 	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
+
+	"warren/portfwd/forward"
 )
 
 // The tests below run the real bootstrap as the unprivileged test user
@@ -268,7 +270,7 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	rkInfo, err := rk.Info(context.Background())
-	if err != nil || rkInfo.PortDriver == nil || rkInfo.PortDriver.Driver != "builtin" {
+	if err != nil || rkInfo.PortDriver == nil || rkInfo.PortDriver.Driver != forward.DriverName {
 		t.Errorf("RootlessKit API info: %+v, %v", rkInfo, err)
 	}
 
