@@ -29,6 +29,10 @@ func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]im
 			// Like Docker, a filtered image lists only the tags that
 			// matched: the CLI prints a row per tag.
 			s.RepoTags = slices.DeleteFunc(s.RepoTags, func(tag string) bool { return !matchTag(tag, refs) })
+			s.RepoDigests = slices.DeleteFunc(s.RepoDigests, func(d string) bool {
+				repo, _, _ := strings.Cut(d, "@")
+				return !matchTag(repo, refs)
+			})
 		}
 		out = append(out, s)
 	}
