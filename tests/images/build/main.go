@@ -60,7 +60,7 @@ func run(out, busybox string) error {
 	}
 	apps := []struct {
 		name, port string
-	}{{"webapp", "5000/tcp"}, {"db", "5432/tcp"}}
+	}{{"webapp", "5000/tcp"}, {"db", "5432/tcp"}, {"netprobe", "7000/udp"}}
 	for _, app := range apps {
 		img, err := appImage(base, app.name, app.port)
 		if err != nil {
