@@ -148,7 +148,6 @@ func (s *session) client() (*client.Client, error) {
 	}
 	api, err := client.New(
 		client.WithHost("unix://"+s.paths.Socket()),
-		client.WithAPIVersionNegotiation(),
 		client.WithUserAgent("warren/"+version),
 	)
 	if err != nil {

@@ -120,7 +120,6 @@ func writeServerVersion(w io.Writer, v client.ServerVersionResult) {
 	if len(components) == 0 {
 		components = []system.ComponentVersion{{Name: "Engine", Version: v.Version, Details: map[string]string{
 			"ApiVersion": v.APIVersion, "MinAPIVersion": v.MinAPIVersion, "Os": v.Os, "Arch": v.Arch,
-			"Experimental": fmt.Sprint(v.Experimental),
 		}}}
 	}
 	for _, comp := range components {

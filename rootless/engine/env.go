@@ -93,13 +93,3 @@ func replaceOrAppendEnv(defaults, overrides []string) []string {
 func execEnv(hostname string, tty bool, linkEnv, cfgEnv, extra []string) []string {
 	return dedupEnv(replaceOrAppendEnv(processEnv(hostname, tty, linkEnv, cfgEnv), extra))
 }
-
-// envValue returns key's value in env.
-func envValue(env []string, key string) (string, bool) {
-	for _, e := range env {
-		if k, v, ok := strings.Cut(e, "="); ok && k == key {
-			return v, true
-		}
-	}
-	return "", false
-}

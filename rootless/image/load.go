@@ -285,7 +285,7 @@ func extractEntry(dir string, hdr *tar.Header, body io.Reader) error {
 		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg:
 		if err := os.RemoveAll(target); err != nil {
 			return err
 		}

@@ -15,9 +15,8 @@ import (
 const dockerHub = "docker.io"
 
 var (
-	fullID     = regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`)
-	hexPrefix  = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
-	digestForm = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	fullID    = regexp.MustCompile(`^(sha256:)?[0-9a-f]{64}$`)
+	hexPrefix = regexp.MustCompile(`^[0-9a-f]{1,64}$`)
 )
 
 // reference is a normalised image name: repo is always fully qualified

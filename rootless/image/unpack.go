@@ -236,7 +236,7 @@ func (u *unpacker) create(target string, hdr *tar.Header, body io.Reader) error 
 		}
 		u.dirs = append(u.dirs, dirMeta{target, hdrMode(hdr), hdr.ModTime})
 		return u.owner(target, hdr)
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // the reader reports old TypeRegA entries as TypeReg
 		if err := writeFile(target, body); err != nil {
 			return err
 		}
