@@ -98,6 +98,46 @@ func UpdateLinkIP(path, alias, ip string) error {
 	return nil
 }
 
+// UpdateLink is UpdateLinkIP for a source that may be another container
+// than the one the line was written for (removed and created again under
+// the same name): the line whose first name is the alias is rewritten
+// whole, so its hostname follows the new source too; lines the container
+// wrote for "alias.*" only get the new address, as in UpdateLinkIP.
+func UpdateLink(path string, l LinkHost) error {
+	content, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("update hosts %s: %w", path, err)
+	}
+	updated, changed := replaceLink(content, l)
+	if !changed {
+		return nil
+	}
+	if err := os.WriteFile(path, updated, 0o644); err != nil {
+		return fmt.Errorf("update hosts %s: %w", path, err)
+	}
+	return nil
+}
+
+func replaceLink(content []byte, l LinkHost) ([]byte, bool) {
+	updated, changed := replaceLinkIP(content, l.Alias, l.IP)
+	lines := bytes.SplitAfter(updated, []byte("\n"))
+	for i, line := range lines {
+		_, names, ok := bytes.Cut(line, []byte("\t"))
+		if fields := bytes.Fields(names); !ok || len(fields) == 0 || string(fields[0]) != l.Alias {
+			continue
+		}
+		newLine := []byte(l.IP + "\t" + strings.Join(l.names(), " "))
+		if bytes.HasSuffix(line, []byte("\n")) {
+			newLine = append(newLine, '\n')
+		}
+		if !bytes.Equal(newLine, line) {
+			lines[i] = newLine
+			changed = true
+		}
+	}
+	return bytes.Join(lines, nil), changed
+}
+
 func replaceLinkIP(content []byte, alias, ip string) ([]byte, bool) {
 	lines := bytes.SplitAfter(content, []byte("\n"))
 	changed := false

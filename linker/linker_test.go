@@ -190,3 +190,45 @@ func TestUpdateLinkIP(t *testing.T) {
 		t.Error("UpdateLinkIP replaced the file; a bind mount would not see it")
 	}
 }
+
+func TestReplaceLink(t *testing.T) {
+	const head = "127.0.0.1\tlocalhost\n"
+	const self = "172.17.0.3\tself\n"
+	tests := []struct {
+		name, before string
+		link         LinkHost
+		want         string
+	}{
+		{"new source: address and hostname",
+			head + "172.17.0.2\tdb 2f3e4d5c6b7a\n" + self,
+			LinkHost{IP: "172.17.0.7", Alias: "db", Hostname: "07836c678ef6", Name: "db"},
+			head + "172.17.0.7\tdb 07836c678ef6\n" + self},
+		{"aliased: the name stays last",
+			head + "172.17.0.2\twebdb 2f3e4d5c6b7a db\n" + self,
+			LinkHost{IP: "172.17.0.7", Alias: "webdb", Hostname: "07836c678ef6", Name: "db"},
+			head + "172.17.0.7\twebdb 07836c678ef6 db\n" + self},
+		{"alias.* lines written by the container: address only",
+			head + "172.17.0.2\tdb.local mine\n" + "172.17.0.2\tdb 2f3e4d5c6b7a\n" + self,
+			LinkHost{IP: "172.17.0.7", Alias: "db", Hostname: "07836c678ef6", Name: "db"},
+			head + "172.17.0.7\tdb.local mine\n" + "172.17.0.7\tdb 07836c678ef6\n" + self},
+		{"other aliases untouched",
+			head + "172.17.0.2\tdbx 2f3e4d5c6b7a\n" + self,
+			LinkHost{IP: "172.17.0.7", Alias: "db", Hostname: "07836c678ef6", Name: "db"},
+			head + "172.17.0.2\tdbx 2f3e4d5c6b7a\n" + self},
+		{"last line without newline",
+			head + "172.17.0.2\tdb 2f3e4d5c6b7a",
+			LinkHost{IP: "172.17.0.7", Alias: "db", Hostname: "07836c678ef6", Name: "db"},
+			head + "172.17.0.7\tdb 07836c678ef6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, changed := replaceLink([]byte(tt.before), tt.link)
+			if string(got) != tt.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			if changed != (tt.before != tt.want) {
+				t.Errorf("changed = %v", changed)
+			}
+		})
+	}
+}
