@@ -329,7 +329,8 @@ clients_load() { # $1 source
 	sleep 1
 	after=$(clients_fds "$1")
 	[ -n "$before" ] && record clients_fds_before "$1" "$before"
-	[ -n "$after" ] && record clients_fds_after "$1" "$after"
+	# Without a single connection through, "after" would only repeat "before".
+	[ -n "$after" ] && [ -n "$v" ] && record clients_fds_after "$1" "$after"
 	echo "$v"
 }
 fig_clients_loopback() { fig_conn_loopback $((CLIENTS * 10)) "$CLIENTS"; }
