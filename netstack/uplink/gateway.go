@@ -8,6 +8,7 @@ import (
 
 	"github.com/containers/gvisor-tap-vsock/pkg/services/dns"
 	"github.com/containers/gvisor-tap-vsock/pkg/services/forwarder"
+	"github.com/containers/gvisor-tap-vsock/pkg/types"
 	log "github.com/sirupsen/logrus"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -80,7 +81,7 @@ func startGateway(c gatewayConfig, tapFD int) (*gateway, error) {
 	// with slirp4netns and RootlessKit's drivers.
 	s.SetTransportProtocolHandler(tcp.ProtocolNumber, refusing(c.refuse, forwarder.TCP(s, c.nat, &natLock, true).HandlePacket))
 	s.SetTransportProtocolHandler(udp.ProtocolNumber, refusing(c.refuse, forwarder.UDP(s, c.nat, &natLock, true).HandlePacket))
-	if err := g.startDNS(c.addrs); err != nil {
+	if err := g.startDNS(c.addrs, c.refuse.BitLen() == 0); err != nil {
 		g.close()
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func refusing(addr tcpip.Address, handle func(stack.TransportEndpointID, *stack.
 
 // startDNS serves DNS on the gateway address, answering from the host's
 // resolver (and /etc/hosts), as gvisor-tap-vsock's VirtualNetwork does.
-func (g *gateway) startDNS(a Addrs) error {
+func (g *gateway) startDNS(a Addrs, hostLoopback bool) error {
 	addr := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(a.DNS.As4()), Port: dnsPort}
 	u, err := gonet.DialUDP(g.stack, &addr, nil, ipv4.ProtocolNumber)
 	if err != nil {
@@ -169,7 +170,7 @@ func (g *gateway) startDNS(a Addrs) error {
 		return fmt.Errorf("dns tcp: %w", err)
 	}
 	g.tcp = l
-	srv, err := dns.New(u, l, nil)
+	srv, err := dns.New(u, l, dnsZones(a, hostLoopback))
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
@@ -177,6 +178,20 @@ func (g *gateway) startDNS(a Addrs) error {
 	go logServeErr(srv.Serve)
 	go logServeErr(srv.ServeTCP)
 	return nil
+}
+
+// HostName is the name of the host's loopback in the uplink's DNS, as in
+// every container's /etc/hosts, so resolvers that skip /etc/hosts (nslookup,
+// dig, musl's getaddrinfo with some configs) find it too.
+const HostName = "host.warren.internal"
+
+// dnsZones answers HostName locally, and nothing else of warren.internal.
+func dnsZones(a Addrs, hostLoopback bool) []types.Zone {
+	zone := types.Zone{Name: "warren.internal."}
+	if hostLoopback {
+		zone.Records = []types.Record{{Name: "host", IP: net.IP(a.Gateway.AsSlice())}}
+	}
+	return []types.Zone{zone}
 }
 
 // logServeErr runs a DNS serve loop; it ends when close closes its socket.

@@ -26,9 +26,6 @@ const DriverName = "warren-uplink"
 // look the same across restarts.
 const gatewayMAC = "5a:94:ef:e4:0c:dd"
 
-// hostLoopback is where the gateway address leads on the host.
-const hostLoopback = "127.0.0.1"
-
 // Options configure the parent driver. Zero values take the defaults.
 type Options struct {
 	MTU    int    // tap0's MTU; default DefaultMTU

@@ -8,9 +8,9 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/child"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/common"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/copyup/tmpfssymlink"
-	"github.com/rootless-containers/rootlesskit/v3/pkg/network/gvisortapvsock"
 	"golang.org/x/sys/unix"
 
+	"warren/netstack/uplink"
 	"warren/portfwd/forward"
 )
 
@@ -64,7 +64,7 @@ func childOpt(cfg childConfig) child.Opt {
 		ChildUseActivationEnvKey:  envChildActivation,
 		StateDirEnvKey:            envStateDir,
 		TargetCmd:                 cfg.Engine,
-		NetworkDriver:             gvisortapvsock.NewChildDriver(),
+		NetworkDriver:             uplink.NewChildDriver(),
 		PortDriver:                forward.NewChildDriver(debugWriter{"port"}),
 		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
 		CopyUpDirs:                []string{"/etc"},

@@ -36,7 +36,6 @@ type config struct {
 	mtu            int
 	noHostLo       bool
 	cpuProfile     string
-	stateDir       string
 	cmd            []string
 	isChildProcess bool
 }
