@@ -1,0 +1,434 @@
+package tests
+
+// Helpers of the network and port-publishing tests: host ports the test
+// picks, clients and servers in the test process (on the host's loopback),
+// and a daemon of the test's own for what the shared one must not suffer.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Host ports the tests choose come from below the kernel's ephemeral range
+// (32768-60999 here) and below warren's -P range (49153-65535), so neither
+// an outgoing connection nor a parallel -P takes them between the check
+// and the run.
+const pickLow, pickHigh = 20000, 32000
+
+var nextPick atomic.Int32
+
+func init() { nextPick.Store(int32(pickLow + rand.IntN(8000))) }
+
+// freePort returns a host port nothing listens on, TCP and UDP, IPv4 and
+// IPv6. Each call gives another port.
+func freePort(t testing.TB) int {
+	t.Helper()
+	for range pickHigh - pickLow {
+		p := int(nextPick.Add(1))
+		if p >= pickHigh {
+			nextPick.Store(pickLow)
+			continue
+		}
+		if portFree(p) {
+			return p
+		}
+	}
+	t.Fatalf("no free host port in %d-%d", pickLow, pickHigh)
+	return 0
+}
+
+// freePorts returns n consecutive free ports, for -p A-B:A-B.
+func freePorts(t testing.TB, n int) int {
+	t.Helper()
+	for range 100 {
+		first := freePort(t)
+		ok := true
+		for i := 1; i < n && ok; i++ {
+			ok = portFree(first + i)
+		}
+		if ok {
+			nextPick.Add(int32(n))
+			return first
+		}
+	}
+	t.Fatalf("no %d consecutive free host ports", n)
+	return 0
+}
+
+// portFree binds port on the wildcard addresses, as warren's default -p
+// does, and lets it go again.
+func portFree(port int) bool {
+	for _, network := range []string{"tcp4", "tcp6"} {
+		ln, err := net.Listen(network, hostAddr(network, port))
+		if err != nil && !(network == "tcp6" && noIPv6(err)) {
+			return false
+		}
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	for _, network := range []string{"udp4", "udp6"} {
+		pc, err := net.ListenPacket(network, hostAddr(network, port))
+		if err != nil && !(network == "udp6" && noIPv6(err)) {
+			return false
+		}
+		if pc != nil {
+			pc.Close()
+		}
+	}
+	return true
+}
+
+func hostAddr(network string, port int) string {
+	if strings.HasSuffix(network, "6") {
+		return net.JoinHostPort("::", strconv.Itoa(port))
+	}
+	return net.JoinHostPort("0.0.0.0", strconv.Itoa(port))
+}
+
+func noIPv6(err error) bool {
+	return errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EADDRNOTAVAIL)
+}
+
+// hostHasIPv6 reports whether the test can use [::1].
+func hostHasIPv6() bool {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+var netprobeOnce sync.Once
+var netprobeErr error
+
+// useNetprobe loads the warren/netprobe image into the suite's daemon once;
+// the harness loads only the images every test needs.
+func useNetprobe(t testing.TB) {
+	t.Helper()
+	netprobeOnce.Do(func() {
+		r := runCmd(suite.bin, suite.env, nil, "load", "-i", filepath.Join(suite.images, "netprobe.tar"))
+		if r.code != 0 {
+			netprobeErr = fmt.Errorf("load netprobe.tar: exit %d: %s", r.code, r.stderr)
+		}
+	})
+	if netprobeErr != nil {
+		t.Fatal(netprobeErr)
+	}
+}
+
+// waitLogs waits until the container's log holds text: its server is up.
+func waitLogs(t testing.TB, name, text string) {
+	t.Helper()
+	waitFor(t, 30*time.Second, name+" to log "+text, func() bool {
+		stdout, stderr, _ := warren(t, "logs", name)
+		return strings.Contains(stdout+stderr, text)
+	})
+}
+
+var httpClient = &http.Client{
+	Timeout: 5 * time.Second,
+	// Each request on a new connection, so that every one crosses the
+	// forwarder afresh.
+	Transport: &http.Transport{DisableKeepAlives: true},
+}
+
+func httpGet(addr string) (string, error) {
+	resp, err := httpClient.Get("http://" + addr + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s", addr, resp.Status)
+	}
+	return string(body), nil
+}
+
+// waitHTTP gets / from addr until it answers: right after `run -d` the web
+// app may not listen yet, and the forwarder then closes the connection.
+func waitHTTP(t testing.TB, addr string) string {
+	t.Helper()
+	var body string
+	var err error
+	waitFor(t, 30*time.Second, "an HTTP answer from "+addr, func() bool {
+		body, err = httpGet(addr)
+		return err == nil
+	})
+	return body
+}
+
+// wantWebapp checks that addr reaches the warren/webapp container.
+func wantWebapp(t testing.TB, addr string) {
+	t.Helper()
+	if body := waitHTTP(t, addr); body != "Hello world!\n" {
+		t.Errorf("GET http://%s/ = %q, want the web app's greeting", addr, body)
+	}
+}
+
+// wantRefused checks that nothing listens on addr any more.
+func wantRefused(t testing.TB, network, addr string) {
+	t.Helper()
+	conn, err := net.DialTimeout(network, addr, 5*time.Second)
+	if err == nil {
+		conn.Close()
+		t.Errorf("%s %s still accepts connections", network, addr)
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("dial %s %s: %v, want connection refused", network, addr, err)
+	}
+}
+
+// waitBindable waits until the test itself can listen on the port on the
+// wildcard addresses: the daemon let it go.
+func waitBindable(t testing.TB, port int) {
+	t.Helper()
+	waitFor(t, 30*time.Second, fmt.Sprintf("host port %d to be free", port), func() bool { return portFree(port) })
+}
+
+// udpExchange sends msg to addr from the test and returns the first reply.
+func udpExchange(addr, msg string) (string, error) {
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	buf := make([]byte, 65536)
+	for range 10 { // datagrams may be lost; a server may not be up yet
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			return "", err
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if n, err := conn.Read(buf); err == nil {
+			return string(buf[:n]), nil
+		}
+	}
+	return "", fmt.Errorf("no UDP reply from %s", addr)
+}
+
+// lineConn dials a line server (db, netprobe) and reads its first line.
+func lineConn(t testing.TB, addr string) (net.Conn, *bufio.Reader, string) {
+	t.Helper()
+	var conn net.Conn
+	var r *bufio.Reader
+	var first string
+	// Retried: before the server listens the forwarder closes at once.
+	waitFor(t, 30*time.Second, "a greeting from "+addr, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return false
+		}
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		r = bufio.NewReader(c)
+		if first, err = r.ReadString('\n'); err != nil {
+			c.Close()
+			return false
+		}
+		conn = c
+		return true
+	})
+	t.Cleanup(func() { conn.Close() })
+	return conn, r, strings.TrimSuffix(first, "\n")
+}
+
+// listeners lists the local addresses ("127.0.0.1", "0.0.0.0", "::") of
+// the host's TCP sockets listening on port, from /proc/net/tcp{,6} of the
+// test's network namespace (the host's, where warren's parent binds).
+func listeners(t testing.TB, port int) []string {
+	t.Helper()
+	var addrs []string
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for l := range strings.Lines(string(raw)) {
+			fields := strings.Fields(l)
+			if len(fields) < 4 || fields[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			hexIP, hexPort, _ := strings.Cut(fields[1], ":")
+			if p, err := strconv.ParseUint(hexPort, 16, 16); err != nil || int(p) != port {
+				continue
+			}
+			addrs = append(addrs, procNetIP(hexIP).String())
+		}
+	}
+	return addrs
+}
+
+// procNetIP decodes /proc/net's address: 32-bit words in host (little
+// endian) order.
+func procNetIP(h string) net.IP {
+	b := make([]byte, len(h)/2)
+	for i := range b {
+		v, _ := strconv.ParseUint(h[2*i:2*i+2], 16, 8)
+		b[i] = byte(v)
+	}
+	for w := 0; w+4 <= len(b); w += 4 {
+		b[w], b[w+1], b[w+2], b[w+3] = b[w+3], b[w+2], b[w+1], b[w]
+	}
+	return net.IP(b)
+}
+
+// psPorts is the PORTS column of `ps` for one container.
+func psPorts(t testing.TB, c cli, name string) string {
+	t.Helper()
+	out := c.mustRun(t, "ps", "-a", "--format", "{{.Names}}|{{.Ports}}")
+	for l := range strings.Lines(out) {
+		if n, ports, ok := strings.Cut(strings.TrimRight(l, "\n"), "|"); ok && n == name {
+			return ports
+		}
+	}
+	t.Fatalf("ps -a does not list %s:\n%s", name, out)
+	return ""
+}
+
+// ownDaemon is a `warren daemon` of one test, on its own folders, for
+// daemon flags (--subnet) or for killing it.
+type ownDaemon struct {
+	proc   *daemonProc
+	env    []string
+	runDir string
+}
+
+func startOwnDaemon(t *testing.T, flags ...string) *ownDaemon {
+	t.Helper()
+	root, err := os.MkdirTemp("/tmp", "wn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir, _, env := daemonDirs(root)
+	d := &ownDaemon{env: env, runDir: runDir}
+	logPath := filepath.Join(root, "daemon.log")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("own daemon's log:\n%s", tail(readFile(logPath), 60))
+		}
+		// The test may have killed it and let a command auto-start another.
+		for _, pid := range daemonsFor(runDir) {
+			_ = syscall.Kill(pid, syscall.SIGTERM)
+			waitFor(t, 30*time.Second, "the own daemon to stop", func() bool { return !alive(pid) })
+		}
+		if err := removeAll(root); err != nil {
+			t.Log(err)
+		}
+	})
+	if d.proc, err = spawnDaemon(env, filepath.Join(runDir, "warren.sock"), logPath, flags); err != nil {
+		t.Fatal(err)
+	}
+	for _, image := range []string{"busybox.tar", "webapp.tar"} {
+		d.mustRun(t, "load", "-i", filepath.Join(suite.images, image))
+	}
+	return d
+}
+
+// spawnDaemon starts `warren daemon flags...` and waits until it answers.
+// It polls the socket itself: a `warren` command would start a daemon of
+// its own (without the flags) when it comes first.
+func spawnDaemon(env []string, socket, logPath string, flags []string) (*daemonProc, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	d := &daemonProc{log: logPath, done: make(chan struct{})}
+	d.cmd = exec.Command(suite.bin, append([]string{"daemon"}, flags...)...)
+	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = env, logFile, logFile
+	if err := d.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start warren daemon: %w", err)
+	}
+	go func() { d.err = d.cmd.Wait(); close(d.done) }()
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		select {
+		case <-d.done:
+			return nil, fmt.Errorf("warren daemon %v exited early (%v):\n%s", flags, d.err, readFile(logPath))
+		case <-time.After(50 * time.Millisecond):
+		}
+		if pingSocket(socket) == nil {
+			return d, nil
+		}
+		if time.Now().After(deadline) {
+			_ = d.cmd.Process.Kill()
+			<-d.done
+			return nil, fmt.Errorf("warren daemon %v: no socket %s after 60s:\n%s", flags, socket, readFile(logPath))
+		}
+	}
+}
+
+// pingSocket asks the API on socket for GET /_ping.
+func pingSocket(socket string) error {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		},
+	}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://warren/_ping")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping %s: %s", socket, resp.Status)
+	}
+	return nil
+}
+
+func (d *ownDaemon) run(t testing.TB, args ...string) result {
+	t.Helper()
+	r := runCmd(suite.bin, d.env, nil, args...)
+	t.Logf("$ warren %s → %d (own daemon)", strings.Join(args, " "), r.code)
+	return r
+}
+
+func (d *ownDaemon) mustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	r := d.run(t, args...)
+	if r.code != 0 {
+		t.Fatalf("warren %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func (d *ownDaemon) ip(t testing.TB, name string) string {
+	t.Helper()
+	return strings.TrimSpace(d.mustRun(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name))
+}
+
+// bridgeIP is the container's address on the suite daemon's bridge.
+func bridgeIP(t testing.TB, name string) string {
+	t.Helper()
+	ip := inspectField(t, name, "{{.NetworkSettings.IPAddress}}")
+	if net.ParseIP(ip) == nil {
+		t.Fatalf("%s: .NetworkSettings.IPAddress = %q, want an address", name, ip)
+	}
+	return ip
+}
+
+// trimLines drops the trailing newline of each line, for comparisons.
+func trimLines(s string) []string {
+	return strings.Split(strings.TrimRight(s, "\n"), "\n")
+}
