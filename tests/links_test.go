@@ -251,6 +251,23 @@ func TestLinkErrors(t *testing.T) {
 			}
 			expectFailure(t, c, 1, []string{"Error response from daemon: " + want}, "start", web)
 		})
+		t.Run("source stopped under a running recipient", func(t *testing.T) {
+			src, _ := runDetached(t, c, "busybox", "sleep", "1000")
+			web, _ := runDetached(t, c, "--link", src+":db", "busybox", "sleep", "1000")
+			c.mustRun(t, "stop", "-t", "0", src)
+			// exec computes the link variables afresh, so it needs the source.
+			want := "Cannot link to a non running container: /" + src + " AS /" + web + "/db"
+			expectFailure(t, c, 1, []string{"Error response from daemon: " + want}, "exec", web, "true")
+			expectFailure(t, c, 1, []string{"Error response from daemon: " + want}, "restart", "-t", "0", web)
+		})
+		t.Run("rm --link of a default name", func(t *testing.T) {
+			src, _ := runDetached(t, c, "busybox", "sleep", "1000")
+			expectFailure(t, c, 1, []string{"Error response from daemon: Conflict, cannot remove the default link name of the container"},
+				"rm", "--link", "/"+src)
+			if got := inspectField(t, src, "{{.State.Status}}"); got != "running" {
+				t.Errorf("the refused rm --link left %s %s", src, got)
+			}
+		})
 		t.Run("host network", func(t *testing.T) {
 			const want = "conflicting options: host type networking can't be used with links. This would result in undefined behavior"
 			src, _ := runDetached(t, c, "busybox", "sleep", "1000")
