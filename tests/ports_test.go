@@ -452,11 +452,12 @@ func TestPortReleasedAfterDaemonSIGKILL(t *testing.T) {
 
 // What source address a container sees for a client on the host's
 // loopback. Docker's userland proxy connects from the bridge gateway, so
-// the container sees 172.17.0.1. warren's port driver behaves the same for
-// loopback clients: the forwarder in the engine's namespace dials the
-// container from the bridge (a 127.0.0.1 source could not be routed back).
-// Clients from other hosts keep their own address (RootlessKit's
-// transparent source); that needs a second host and is not tested here.
+// the container sees 172.17.0.1. warren does the same for loopback clients
+// (observed: the web app logs 172.17.0.1:<port>): a 127.0.0.1 source has
+// no meaning inside the engine's namespace, so the port driver keeps the
+// real source only for IPv4 clients from outside the host
+// (portfwd/forward's transparent mode), which needs a second host and is
+// not tested here.
 func TestPortClientAddress(t *testing.T) {
 	t.Parallel()
 	hp := freePort(t)
