@@ -78,31 +78,13 @@ func selfNames(hostname, domainname string) []string {
 	return []string{full}
 }
 
-// UpdateLinkIP rewrites, in the hosts file at path, the address of every
-// line whose first name is alias (or starts with "alias."), keeping the rest
-// of each line and anything the container wrote itself. The file is
-// rewritten in place, so a bind mount of it sees the change at once.
-func UpdateLinkIP(path, alias, ip string) error {
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("update hosts %s: %w", path, err)
-	}
-	updated, changed := replaceLinkIP(content, alias, ip)
-	if !changed {
-		return nil
-	}
-	// WriteFile truncates the same inode instead of replacing the file.
-	if err := os.WriteFile(path, updated, 0o644); err != nil {
-		return fmt.Errorf("update hosts %s: %w", path, err)
-	}
-	return nil
-}
-
-// UpdateLink is UpdateLinkIP for a source that may be another container
-// than the one the line was written for (removed and created again under
-// the same name): the line whose first name is the alias is rewritten
-// whole, so its hostname follows the new source too; lines the container
-// wrote for "alias.*" only get the new address, as in UpdateLinkIP.
+// UpdateLink follows a link's source to its current container in the
+// hosts file at path: the line whose first name is the alias is rewritten
+// whole (a source removed and created again under the same name has a new
+// hostname too), and lines whose first name starts with "alias." get the
+// new address, as Docker's update does. Everything else, including what the
+// container wrote itself, is kept. The file is rewritten in place (same
+// inode), so a bind mount of it sees the change at once.
 func UpdateLink(path string, l LinkHost) error {
 	content, err := os.ReadFile(path)
 	if err != nil {
@@ -112,6 +94,7 @@ func UpdateLink(path string, l LinkHost) error {
 	if !changed {
 		return nil
 	}
+	// WriteFile truncates the same inode instead of replacing the file.
 	if err := os.WriteFile(path, updated, 0o644); err != nil {
 		return fmt.Errorf("update hosts %s: %w", path, err)
 	}

@@ -149,7 +149,7 @@ func TestHostsRender(t *testing.T) {
 	}
 }
 
-func TestUpdateLinkIP(t *testing.T) {
+func TestUpdateLink(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hosts")
 	before := "127.0.0.1\tlocalhost\n" +
 		"172.17.0.2\tonetwo 2f3e4d5c6b7a one\n" +
@@ -169,10 +169,10 @@ func TestUpdateLinkIP(t *testing.T) {
 		return st.Sys().(*syscall.Stat_t).Ino
 	}
 	ino := inode()
-	if err := UpdateLinkIP(path, "onetwo", "172.17.0.7"); err != nil {
+	if err := UpdateLink(path, LinkHost{IP: "172.17.0.7", Alias: "onetwo", Hostname: "2f3e4d5c6b7a", Name: "one"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := UpdateLinkIP(path, "one", "172.17.0.8"); err != nil {
+	if err := UpdateLink(path, LinkHost{IP: "172.17.0.8", Alias: "one", Hostname: "2f3e4d5c6b7a", Name: "one"}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
@@ -187,7 +187,7 @@ func TestUpdateLinkIP(t *testing.T) {
 		t.Errorf("after update:\n%s\nwant\n%s", got, want)
 	}
 	if inode() != ino {
-		t.Error("UpdateLinkIP replaced the file; a bind mount would not see it")
+		t.Error("UpdateLink replaced the file; a bind mount would not see it")
 	}
 }
 

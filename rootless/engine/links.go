@@ -66,7 +66,7 @@ func (e *Engine) createLinks(hc *container.HostConfig) ([]link, error) {
 		if err != nil {
 			return nil, err
 		}
-		src, err := e.lookup(l.Source)
+		src, err := e.lookup(strings.TrimPrefix(l.Source, "/"))
 		if err != nil {
 			// 400, not 404: the CLI would otherwise try to pull an image.
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("could not get container for %s: %s", strings.TrimPrefix(l.Source, "/"), err))
@@ -192,7 +192,9 @@ func (e *Engine) allowLinks(recipientIP netip.Addr, sources []linkedSource) {
 // their hosts files are rewritten in place and, with --icc=false, the link
 // opened again.
 func (e *Engine) sourceMoved(src *Container, ip netip.Addr) {
-	name := src.rec.Name
+	src.mu.Lock()
+	name, cfg, hostname := src.rec.Name, src.rec.Config, src.rec.Config.Hostname
+	src.mu.Unlock()
 	for _, r := range e.containers() {
 		if r == src {
 			continue
@@ -208,13 +210,13 @@ func (e *Engine) sourceMoved(src *Container, ip netip.Addr) {
 			if l.Source != name {
 				continue
 			}
-			if err := linker.UpdateLinkIP(hostsPath, l.Alias, ip.String()); err != nil {
+			// The whole line: a source created again under the same name
+			// has a new hostname too.
+			line := linker.LinkHost{IP: ip.String(), Alias: l.Alias, Hostname: hostname, Name: strings.TrimPrefix(name, "/")}
+			if err := linker.UpdateLink(hostsPath, line); err != nil {
 				log.Printf("engine: update hosts of %s: %v", rname, err)
 			}
 			if ep != nil {
-				src.mu.Lock()
-				cfg, hostname := src.rec.Config, src.rec.Config.Hostname
-				src.mu.Unlock()
 				e.allowLinks(ep.IP, []linkedSource{{link: l, ip: ip, hostname: hostname, cfg: cfg}})
 			}
 		}
