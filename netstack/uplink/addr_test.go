@@ -1,6 +1,8 @@
 package uplink
 
 import (
+	"context"
+	"net"
 	"net/netip"
 	"strings"
 	"testing"
@@ -106,6 +108,20 @@ func TestGatewayConfigHostLoopback(t *testing.T) {
 		}
 		if (c.refuse == gw) != disable {
 			t.Fatalf("disable=%v: refuse = %v", disable, c.refuse)
+		}
+	}
+}
+
+func TestHostResolverReadsHostsFile(t *testing.T) {
+	// "localhost." is what gvisor-tap-vsock asks for; the host's /etc/hosts
+	// answers it, with no query leaving the machine.
+	addrs, err := hostResolver{net.DefaultResolver}.LookupIPAddr(context.Background(), "localhost.")
+	if err != nil || len(addrs) == 0 {
+		t.Fatalf("LookupIPAddr(localhost.) = %v, %v", addrs, err)
+	}
+	for _, a := range addrs {
+		if !a.IP.IsLoopback() {
+			t.Errorf("localhost resolved to %v", a.IP)
 		}
 	}
 }

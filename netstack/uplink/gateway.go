@@ -170,7 +170,7 @@ func (g *gateway) startDNS(a Addrs, hostLoopback bool) error {
 		return fmt.Errorf("dns tcp: %w", err)
 	}
 	g.tcp = l
-	srv, err := dns.New(u, l, dnsZones(a, hostLoopback))
+	srv, err := dns.NewWithUpstreamResolver(u, l, dnsZones(a, hostLoopback), hostResolver{net.DefaultResolver})
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
