@@ -101,13 +101,13 @@ func (e *Engine) ImagePull(ctx context.Context, ref string, progress api.Progres
 	return err
 }
 
-// ImageImport makes an image from a root filesystem tarball.
-func (e *Engine) ImageImport(ctx context.Context, r io.Reader, ref string, changes []string, progress api.Progress) (string, error) {
+// ImageImport makes an image from a root filesystem tarball; the HTTP
+// layer reports its ID.
+func (e *Engine) ImageImport(ctx context.Context, r io.Reader, ref string, changes []string, _ api.Progress) (string, error) {
 	img, err := e.images.Import(ctx, r, ref, changes)
 	if err != nil {
 		return "", err
 	}
-	progress.Status("", img.ID, 0, 0)
 	return img.ID, nil
 }
 
