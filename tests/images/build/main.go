@@ -6,33 +6,21 @@ package main
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
-	"sort"
-	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"warren/tests/images/imagebuild"
 )
-
-// epoch is every file's and image's creation time, so that rebuilding gives
-// the same image IDs and tests can compare them across runs.
-var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-
-const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 func main() {
 	out := flag.String("out", "tests/images/out", "folder for the image tarballs")
@@ -74,12 +62,8 @@ func run(out, busybox string) error {
 }
 
 func save(path, ref string, img v1.Image) error {
-	tag, err := name.NewTag(ref)
-	if err != nil {
+	if err := imagebuild.Save(path, ref, img); err != nil {
 		return err
-	}
-	if err := tarball.MultiRefWriteToFile(path, map[name.Reference]v1.Image{tag: img}); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	fmt.Println("wrote", path, ref)
 	return nil
@@ -88,51 +72,27 @@ func save(path, ref string, img v1.Image) error {
 // busyboxImage is the image Docker Hub's busybox resembles: the binary, one
 // relative symlink per applet, the usual users and folders, Cmd ["sh"].
 func busyboxImage(busybox string, layerType types.MediaType) (v1.Image, error) {
-	applets, err := listApplets(busybox)
+	bin, err := imagebuild.HostFile(busybox, "bin/busybox", 0o755)
 	if err != nil {
 		return nil, err
 	}
-	bin, err := os.ReadFile(busybox)
+	links, err := imagebuild.AppletLinks(busybox)
 	if err != nil {
 		return nil, err
 	}
-	var files []entry
-	files = append(files, baseDirs()...)
-	files = append(files,
-		entry{hdr: fileHeader("bin/busybox", 0o755, len(bin)), data: bin},
-		textFile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\nuser:x:1000:1000:user:/home/user:/bin/sh\n"),
-		textFile("etc/group", "root:x:0:\nnobody:x:65534:\nuser:x:1000:\n"),
+	files := append(baseDirs(),
+		bin,
+		imagebuild.Text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\nuser:x:1000:1000:user:/home/user:/bin/sh\n"),
+		imagebuild.Text("etc/group", "root:x:0:\nnobody:x:65534:\nuser:x:1000:\n"),
 	)
-	for _, a := range applets {
-		files = append(files, entry{hdr: &tar.Header{
-			Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox",
-			Mode: 0o777, ModTime: epoch,
-		}})
-	}
-	layer, err := layerOf(files, layerType)
+	layer, err := imagebuild.Layer(append(files, links...), layerType)
 	if err != nil {
 		return nil, err
 	}
-	return imageOf(empty.Image, layer, &v1.Config{Env: []string{"PATH=" + defaultPath}, Cmd: []string{"sh"}})
+	return imagebuild.Image(empty.Image, layer, v1.Config{Env: []string{"PATH=" + imagebuild.DefaultPath}, Cmd: []string{"sh"}})
 }
 
-// listApplets asks busybox for its applets; each becomes /bin/<applet>.
-func listApplets(busybox string) ([]string, error) {
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list: %w", busybox, err)
-	}
-	var applets []string
-	for _, a := range strings.Fields(string(out)) {
-		if a != "busybox" && !strings.Contains(a, "/") {
-			applets = append(applets, a)
-		}
-	}
-	sort.Strings(applets)
-	return applets, nil
-}
-
-func baseDirs() []entry {
+func baseDirs() []imagebuild.Entry {
 	dirs := []struct {
 		path     string
 		mode     int64
@@ -144,12 +104,11 @@ func baseDirs() []entry {
 		{"usr", 0o755, 0, 0}, {"usr/bin", 0o755, 0, 0}, {"usr/sbin", 0o755, 0, 0},
 		{"var", 0o755, 0, 0}, {"var/tmp", 0o1777, 0, 0},
 	}
-	var entries []entry
+	var entries []imagebuild.Entry
 	for _, d := range dirs {
-		entries = append(entries, entry{hdr: &tar.Header{
-			Typeflag: tar.TypeDir, Name: d.path + "/", Mode: d.mode,
-			Uid: d.uid, Gid: d.gid, ModTime: epoch,
-		}})
+		e := imagebuild.Dir(d.path, d.mode)
+		e.Header.Uid, e.Header.Gid = d.uid, d.gid
+		entries = append(entries, e)
 	}
 	return entries
 }
@@ -160,12 +119,12 @@ func appImage(base v1.Image, app, port string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	layer, err := layerOf([]entry{{hdr: fileHeader(app, 0o755, len(bin)), data: bin}}, types.DockerLayer)
+	layer, err := imagebuild.Layer([]imagebuild.Entry{imagebuild.File(app, 0o755, bin)}, types.DockerLayer)
 	if err != nil {
 		return nil, err
 	}
-	return imageOf(base, layer, &v1.Config{
-		Env:          []string{"PATH=" + defaultPath},
+	return imagebuild.Image(base, layer, v1.Config{
+		Env:          []string{"PATH=" + imagebuild.DefaultPath},
 		Cmd:          []string{"/" + app},
 		ExposedPorts: map[string]struct{}{port: {}},
 	})
@@ -185,58 +144,6 @@ func goBuild(app string) ([]byte, error) {
 		return nil, fmt.Errorf("go build %s: %w", app, err)
 	}
 	return os.ReadFile(bin)
-}
-
-func imageOf(base v1.Image, layer v1.Layer, cfg *v1.Config) (v1.Image, error) {
-	img, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		return nil, err
-	}
-	file, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	file = file.DeepCopy()
-	file.Config = *cfg
-	file.Architecture = goruntime.GOARCH
-	file.OS = "linux"
-	file.Created = v1.Time{Time: epoch}
-	return mutate.ConfigFile(img, file)
-}
-
-type entry struct {
-	hdr  *tar.Header
-	data []byte
-}
-
-func fileHeader(path string, mode int64, size int) *tar.Header {
-	return &tar.Header{Typeflag: tar.TypeReg, Name: path, Mode: mode, Size: int64(size), ModTime: epoch}
-}
-
-func textFile(path, text string) entry {
-	return entry{hdr: fileHeader(path, 0o644, len(text)), data: []byte(text)}
-}
-
-// layerOf packs the entries into one uncompressed tar in memory (a few MB at
-// most) that the layer compresses on demand.
-func layerOf(entries []entry, mediaType types.MediaType) (v1.Layer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		e.hdr.Format = tar.FormatPAX
-		if err := tw.WriteHeader(e.hdr); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", e.hdr.Name, err)
-		}
-		if _, err := tw.Write(e.data); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", e.hdr.Name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	opener := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	return tarball.LayerFromOpener(opener, tarball.WithCompressionLevel(gzip.BestSpeed), tarball.WithMediaType(mediaType))
 }
 
 // saveOCI writes busybox as an OCI image layout packed in a tar (what
@@ -300,7 +207,7 @@ func tarDir(dir, path string) (err error) {
 		if err != nil {
 			return err
 		}
-		hdr.Name, hdr.ModTime, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = rel, epoch, 0, 0, "", ""
+		hdr.Name, hdr.ModTime, hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = rel, imagebuild.Epoch, 0, 0, "", ""
 		if info.IsDir() {
 			hdr.Name += "/"
 		}
