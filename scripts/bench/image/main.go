@@ -6,30 +6,21 @@
 package main
 
 import (
-	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"slices"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-)
 
-// epoch is every entry's time, so rebuilding gives the same image ID.
-var epoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	"warren/tests/images/imagebuild"
+)
 
 // Ref is the name both warren and Podman know the image by; "localhost/"
 // keeps Podman from qualifying it with docker.io.
@@ -56,105 +47,86 @@ func build(out, busybox, iperf3, connserver string) error {
 	if err != nil {
 		return err
 	}
-	layer, err := layerOf(files)
+	layer, err := imagebuild.Layer(files, types.DockerLayer)
 	if err != nil {
 		return err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	img, err := imagebuild.Image(empty.Image, layer, v1.Config{Env: []string{"PATH=" + imagebuild.DefaultPath}, Cmd: []string{"sh"}})
 	if err != nil {
 		return err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
+	if err := imagebuild.Save(out, Ref, img); err != nil {
 		return err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS, cf.Created = goruntime.GOARCH, "linux", v1.Time{Time: epoch}
-	cf.Config = v1.Config{
-		Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-		Cmd: []string{"sh"},
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return err
-	}
-	tag, err := name.NewTag(Ref)
-	if err != nil {
-		return err
-	}
-	if err := tarball.MultiRefWriteToFile(out, map[name.Reference]v1.Image{tag: img}); err != nil {
-		os.Remove(out)
-		return fmt.Errorf("write %s: %w", out, err)
 	}
 	fmt.Println("wrote", out, Ref)
 	return nil
 }
 
-type entry struct {
-	hdr  *tar.Header
-	data []byte
-}
+// baseDirs are the image's top folders, made before anything else.
+var baseDirs = []string{"bin", "dev", "etc", "proc", "root", "sys", "tmp", "usr", "usr/bin", "var"}
 
 // rootFiles is the image's whole tree: folders, busybox and its applet
 // links, iperf3 with its shared objects, connserver, passwd and group.
-func rootFiles(busybox, iperf3, connserver string) ([]entry, error) {
-	var files []entry
-	for _, d := range []string{"bin", "dev", "etc", "proc", "root", "sys", "tmp", "usr", "usr/bin", "var"} {
+func rootFiles(busybox, iperf3, connserver string) ([]imagebuild.Entry, error) {
+	var files []imagebuild.Entry
+	for _, d := range baseDirs {
 		mode := int64(0o755)
 		if d == "tmp" {
 			mode = 0o1777
 		}
-		files = append(files, entry{hdr: &tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: mode, ModTime: epoch}})
+		files = append(files, imagebuild.Dir(d, mode))
 	}
 	files = append(files,
-		text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
-		text("etc/group", "root:x:0:\nnobody:x:65534:\n"),
-		text("etc/nsswitch.conf", "hosts: files dns\n"),
+		imagebuild.Text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+		imagebuild.Text("etc/group", "root:x:0:\nnobody:x:65534:\n"),
+		imagebuild.Text("etc/nsswitch.conf", "hosts: files dns\n"),
 	)
 	for _, bin := range []struct{ src, dst string }{
 		{busybox, "bin/busybox"}, {iperf3, "usr/bin/iperf3"}, {connserver, "usr/bin/connserver"},
 	} {
-		e, err := hostFile(bin.src, bin.dst, 0o755)
+		e, err := imagebuild.HostFile(bin.src, bin.dst, 0o755)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, e)
 	}
-	applets, err := applets(busybox)
+	links, err := imagebuild.AppletLinks(busybox)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range applets {
-		files = append(files, entry{hdr: &tar.Header{Typeflag: tar.TypeSymlink, Name: "bin/" + a, Linkname: "busybox", Mode: 0o777, ModTime: epoch}})
-	}
-	libs, err := sharedObjects(iperf3)
+	files = append(files, links...)
+	libs, err := libFiles(iperf3)
 	if err != nil {
 		return nil, err
 	}
+	return append(files, libs...), nil
+}
+
+// libFiles is the shared objects bin needs, each at its host path and
+// preceded by the folders above it that the base does not have.
+func libFiles(bin string) ([]imagebuild.Entry, error) {
+	libs, err := sharedObjects(bin)
+	if err != nil {
+		return nil, err
+	}
+	var files []imagebuild.Entry
 	dirs := map[string]bool{}
 	for _, lib := range libs {
 		// The library's folder chain (lib64, usr/lib/x86_64-linux-gnu, ...)
 		// must exist before the file in the tar.
 		for _, d := range parents(strings.TrimPrefix(lib, "/")) {
-			if !dirs[d] && !isBase(d) {
+			if !dirs[d] && !slices.Contains(baseDirs, d) {
 				dirs[d] = true
-				files = append(files, entry{hdr: &tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: epoch}})
+				files = append(files, imagebuild.Dir(d, 0o755))
 			}
 		}
-		e, err := hostFile(lib, strings.TrimPrefix(lib, "/"), 0o755)
+		e, err := imagebuild.HostFile(lib, strings.TrimPrefix(lib, "/"), 0o755)
 		if err != nil {
 			return nil, err
 		}
 		files = append(files, e)
 	}
 	return files, nil
-}
-
-func isBase(d string) bool {
-	switch d {
-	case "bin", "dev", "etc", "proc", "root", "sys", "tmp", "usr", "usr/bin", "var":
-		return true
-	}
-	return false
 }
 
 // parents lists a path's folders from the top: "a/b/c.so" -> a, a/b.
@@ -198,54 +170,4 @@ func parseLdd(out string) []string {
 	}
 	sort.Strings(libs)
 	return libs
-}
-
-func applets(busybox string) ([]string, error) {
-	out, err := exec.Command(busybox, "--list").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list: %w", busybox, err)
-	}
-	var list []string
-	for _, a := range strings.Fields(string(out)) {
-		if a != "busybox" && !strings.Contains(a, "/") {
-			list = append(list, a)
-		}
-	}
-	sort.Strings(list)
-	return list, nil
-}
-
-// hostFile reads a host file, following symlinks (ldd names the link, the
-// image needs the content at that path).
-func hostFile(src, dst string, mode int64) (entry, error) {
-	data, err := os.ReadFile(src)
-	if err != nil {
-		return entry{}, fmt.Errorf("read %s: %w", src, err)
-	}
-	return entry{hdr: &tar.Header{Typeflag: tar.TypeReg, Name: dst, Mode: mode, Size: int64(len(data)), ModTime: epoch}, data: data}, nil
-}
-
-func text(p, s string) entry {
-	return entry{hdr: &tar.Header{Typeflag: tar.TypeReg, Name: p, Mode: 0o644, Size: int64(len(s)), ModTime: epoch}, data: []byte(s)}
-}
-
-// layerOf packs the entries into one in-memory tar (a few MB).
-func layerOf(entries []entry) (v1.Layer, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		e.hdr.Format = tar.FormatPAX
-		if err := tw.WriteHeader(e.hdr); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", e.hdr.Name, err)
-		}
-		if _, err := tw.Write(e.data); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", e.hdr.Name, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	opener := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }
-	return tarball.LayerFromOpener(opener, tarball.WithCompressionLevel(gzip.BestSpeed), tarball.WithMediaType(types.DockerLayer))
 }
