@@ -1,22 +1,14 @@
 package tests
 
 // Helpers for the link tests: addresses, /etc/hosts lines, a source whose
-// address changes, tiny servers and clients made of busybox applets, and a
-// private daemon with its own flags.
+// address changes, and tiny servers and clients made of busybox applets.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -150,100 +142,18 @@ func psNoTruncNames(t testing.TB, c cli, name string) []string {
 	return nil
 }
 
-// privateDaemon is a second `warren daemon` with its own folders and flags,
-// for behaviour that is a daemon option (--icc=false). It is stopped and
-// its folders removed when the test ends.
-type privateDaemon struct {
-	env []string
-}
-
-func startPrivateDaemon(t *testing.T, flags ...string) *privateDaemon {
+// startPrivateDaemon is startOwnDaemon under the name links_test.go calls.
+// TODO(links_test.go owner): call startOwnDaemon and delete this.
+func startPrivateDaemon(t *testing.T, flags ...string) *ownDaemon {
 	t.Helper()
-	root, err := os.MkdirTemp("/tmp", "wl-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := removeAll(root); err != nil {
-			t.Log(err)
-		}
-	})
-	runDir, _, env := daemonDirs(root)
-	logPath := filepath.Join(root, "daemon.log")
-	d, err := launchDaemon(env, filepath.Join(runDir, "warren.sock"), logPath, flags)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered after removeAll, so it runs first.
-	t.Cleanup(func() {
-		if err := d.stop(30 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("private daemon log:\n%s", tail(readFile(logPath), 60))
-		}
-	})
-	p := &privateDaemon{env: env}
-	p.mustRun(t, "load", "-i", filepath.Join(suite.images, "busybox.tar"))
-	return p
-}
-
-// launchDaemon starts `warren daemon flags...` and waits until it answers.
-func launchDaemon(env []string, socket, logPath string, flags []string) (*daemonProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	d := &daemonProc{log: logPath, done: make(chan struct{})}
-	d.cmd = exec.Command(suite.bin, append([]string{"daemon"}, flags...)...)
-	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = env, logFile, logFile
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start warren daemon: %w", err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("warren daemon %v exited early (%v):\n%s", flags, d.err, readFile(logPath))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if r := runCmd(suite.bin, env, nil, "version"); r.code == 0 && fileExists(socket) {
-			return d, nil
-		}
-		if time.Now().After(deadline) {
-			_ = d.cmd.Process.Signal(syscall.SIGKILL)
-			<-d.done
-			return nil, fmt.Errorf("warren daemon %v: no socket %s after 60s:\n%s", flags, socket, readFile(logPath))
-		}
-	}
-}
-
-// cli is a client of the private daemon: the warren CLI on its folders.
-func (p *privateDaemon) cli() cli {
-	return cli{"warren", func(t testing.TB, args ...string) (string, string, int) {
-		t.Helper()
-		r := runCmd(suite.bin, p.env, nil, args...)
-		t.Logf("$ warren %s → %d (private daemon)", strings.Join(args, " "), r.code)
-		return r.stdout, r.stderr, r.code
-	}}
-}
-
-func (p *privateDaemon) mustRun(t testing.TB, args ...string) string {
-	t.Helper()
-	return p.cli().mustRun(t, args...)
+	return startOwnDaemon(t, flags...)
 }
 
 // apiError posts body to the suite daemon's Engine API at path and returns
 // the HTTP status and the error message of the answer.
 func apiError(t testing.TB, path, body string) (status int, message string) {
 	t.Helper()
-	client := &http.Client{Timeout: cmdTimeout, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", suite.socket)
-		},
-	}}
+	client := unixClient(suite.socket, cmdTimeout)
 	resp, err := client.Post("http://warren"+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("POST %s: %v", path, err)
@@ -255,14 +165,4 @@ func apiError(t testing.TB, path, body string) (status int, message string) {
 		t.Errorf("POST %s: answer %d is not an error object: %q", path, resp.StatusCode, raw)
 	}
 	return resp.StatusCode, answer.Message
-}
-
-// ip is the container's bridge address on this daemon.
-func (p *privateDaemon) ip(t testing.TB, name string) string {
-	t.Helper()
-	ip := strings.TrimSpace(p.mustRun(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name))
-	if ip == "" {
-		t.Fatalf("%s has no bridge address", name)
-	}
-	return ip
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,13 +150,17 @@ type daemonProc struct {
 	err  error         // its exit status, valid after done
 }
 
-func startDaemon(env []string, socket, logPath string) (*daemonProc, error) {
+// startDaemon starts `warren daemon flags...` on env's folders, logging to
+// logPath, and waits until its API answers on socket. It pings the socket
+// itself: a `warren` command run first would auto-start a daemon of its own
+// without the flags, which would take the lock and leave the flags unused.
+func startDaemon(env []string, socket, logPath string, flags ...string) (*daemonProc, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer logFile.Close()
-	cmd := exec.Command(suite.bin, "daemon")
+	cmd := exec.Command(suite.bin, append([]string{"daemon"}, flags...)...)
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start warren daemon: %w", err)
@@ -167,15 +173,50 @@ func startDaemon(env []string, socket, logPath string) (*daemonProc, error) {
 	for {
 		select {
 		case <-d.done:
-			return nil, fmt.Errorf("warren daemon exited early (%v):\n%s", d.err, readFile(logPath))
+			return nil, fmt.Errorf("warren daemon %v exited early (%v):\n%s", flags, d.err, readFile(logPath))
 		case <-deadline:
 			_ = d.stop(10 * time.Second)
-			return nil, fmt.Errorf("warren daemon: no socket %s after 60s:\n%s", socket, readFile(logPath))
+			return nil, fmt.Errorf("warren daemon %v: no answer on %s after 60s:\n%s", flags, socket, readFile(logPath))
 		case <-tick.C:
-			if r := runCmd(suite.bin, env, nil, "version"); r.code == 0 && fileExists(socket) {
+			if pingSocket(socket) == nil {
 				return d, nil
 			}
 		}
+	}
+}
+
+// pingSocket asks the API on socket for GET /_ping.
+func pingSocket(socket string) error {
+	client := unixClient(socket, time.Second)
+	defer client.CloseIdleConnections()
+	resp, err := client.Get("http://warren/_ping")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping %s: %s", socket, resp.Status)
+	}
+	return nil
+}
+
+// unixClient is an HTTP client of the Engine API on socket; the URL's host
+// is ignored.
+func unixClient(socket string, timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		},
+	}}
+}
+
+// exited reports whether the process has ended (a test may kill it).
+func (d *daemonProc) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -193,6 +234,88 @@ func (d *daemonProc) stop(timeout time.Duration) error {
 		return fmt.Errorf("warren daemon exited uncleanly after SIGTERM (%v):\n%s", d.err, tail(readFile(d.log), 40))
 	}
 	return nil
+}
+
+// ownDaemon is a `warren daemon` of one test, on folders of its own: for a
+// daemon flag (--subnet, --icc=false) or for a test that kills it. When the
+// test ends it is stopped, with any daemon a command auto-started after it
+// was killed, and its folders are removed.
+type ownDaemon struct {
+	proc   *daemonProc
+	env    []string
+	runDir string
+}
+
+// startOwnDaemon starts a daemon with flags and loads busybox and webapp
+// into it.
+func startOwnDaemon(t *testing.T, flags ...string) *ownDaemon {
+	t.Helper()
+	root, err := os.MkdirTemp("/tmp", "wn-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDir, _, env := daemonDirs(root)
+	d := &ownDaemon{env: env, runDir: runDir}
+	logPath := filepath.Join(root, "daemon.log")
+	t.Cleanup(func() { d.cleanup(t, root, logPath) })
+	if d.proc, err = startDaemon(env, filepath.Join(runDir, "warren.sock"), logPath, flags...); err != nil {
+		t.Fatal(err)
+	}
+	for _, image := range []string{"busybox.tar", "webapp.tar"} {
+		d.mustRun(t, "load", "-i", filepath.Join(suite.images, image))
+	}
+	return d
+}
+
+// cleanup stops the daemon, which must exit cleanly unless the test killed
+// it, then removes root.
+func (d *ownDaemon) cleanup(t *testing.T, root, logPath string) {
+	if d.proc != nil && !d.proc.exited() {
+		if err := d.proc.stop(30 * time.Second); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, pid := range daemonsFor(d.runDir) {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		waitFor(t, 30*time.Second, "the own daemon to stop", func() bool { return !alive(pid) })
+	}
+	if t.Failed() {
+		t.Logf("own daemon's log:\n%s", tail(readFile(logPath), 60))
+	}
+	if err := removeAll(root); err != nil {
+		t.Log(err)
+	}
+}
+
+func (d *ownDaemon) run(t testing.TB, args ...string) result {
+	t.Helper()
+	r := runCmd(suite.bin, d.env, nil, args...)
+	t.Logf("$ warren %s → %d (own daemon)", strings.Join(args, " "), r.code)
+	return r
+}
+
+// cli is a client of this daemon: the warren CLI on its folders.
+func (d *ownDaemon) cli() cli {
+	return cli{"warren", func(t testing.TB, args ...string) (string, string, int) {
+		t.Helper()
+		r := d.run(t, args...)
+		return r.stdout, r.stderr, r.code
+	}}
+}
+
+func (d *ownDaemon) mustRun(t testing.TB, args ...string) string {
+	t.Helper()
+	return d.cli().mustRun(t, args...)
+}
+
+// ip is the container's bridge address on this daemon.
+func (d *ownDaemon) ip(t testing.TB, name string) string {
+	t.Helper()
+	ip := strings.TrimSpace(d.mustRun(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name))
+	if ip == "" {
+		t.Fatalf("%s has no bridge address", name)
+	}
+	return ip
 }
 
 // result is what a finished command printed and its exit code (-1 when it

@@ -1,12 +1,11 @@
 package tests
 
 // Helpers of the network and port-publishing tests: host ports the test
-// picks, clients and servers in the test process (on the host's loopback),
-// and a daemon of the test's own for what the shared one must not suffer.
+// picks, and clients and servers in the test process (on the host's
+// loopback). A daemon of the test's own is startOwnDaemon (main_test.go).
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -304,118 +302,6 @@ func psPorts(t testing.TB, c cli, name string) string {
 	}
 	t.Fatalf("ps -a does not list %s:\n%s", name, out)
 	return ""
-}
-
-// ownDaemon is a `warren daemon` of one test, on its own folders, for
-// daemon flags (--subnet) or for killing it.
-type ownDaemon struct {
-	proc   *daemonProc
-	env    []string
-	runDir string
-}
-
-func startOwnDaemon(t *testing.T, flags ...string) *ownDaemon {
-	t.Helper()
-	root, err := os.MkdirTemp("/tmp", "wn-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	runDir, _, env := daemonDirs(root)
-	d := &ownDaemon{env: env, runDir: runDir}
-	logPath := filepath.Join(root, "daemon.log")
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("own daemon's log:\n%s", tail(readFile(logPath), 60))
-		}
-		// The test may have killed it and let a command auto-start another.
-		for _, pid := range daemonsFor(runDir) {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
-			waitFor(t, 30*time.Second, "the own daemon to stop", func() bool { return !alive(pid) })
-		}
-		if err := removeAll(root); err != nil {
-			t.Log(err)
-		}
-	})
-	if d.proc, err = spawnDaemon(env, filepath.Join(runDir, "warren.sock"), logPath, flags); err != nil {
-		t.Fatal(err)
-	}
-	for _, image := range []string{"busybox.tar", "webapp.tar"} {
-		d.mustRun(t, "load", "-i", filepath.Join(suite.images, image))
-	}
-	return d
-}
-
-// spawnDaemon starts `warren daemon flags...` and waits until it answers.
-// It polls the socket itself: a `warren` command would start a daemon of
-// its own (without the flags) when it comes first.
-func spawnDaemon(env []string, socket, logPath string, flags []string) (*daemonProc, error) {
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	defer logFile.Close()
-	d := &daemonProc{log: logPath, done: make(chan struct{})}
-	d.cmd = exec.Command(suite.bin, append([]string{"daemon"}, flags...)...)
-	d.cmd.Env, d.cmd.Stdout, d.cmd.Stderr = env, logFile, logFile
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start warren daemon: %w", err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("warren daemon %v exited early (%v):\n%s", flags, d.err, readFile(logPath))
-		case <-time.After(50 * time.Millisecond):
-		}
-		if pingSocket(socket) == nil {
-			return d, nil
-		}
-		if time.Now().After(deadline) {
-			_ = d.cmd.Process.Kill()
-			<-d.done
-			return nil, fmt.Errorf("warren daemon %v: no socket %s after 60s:\n%s", flags, socket, readFile(logPath))
-		}
-	}
-}
-
-// pingSocket asks the API on socket for GET /_ping.
-func pingSocket(socket string) error {
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
-		},
-	}}
-	defer client.CloseIdleConnections()
-	resp, err := client.Get("http://warren/_ping")
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ping %s: %s", socket, resp.Status)
-	}
-	return nil
-}
-
-func (d *ownDaemon) run(t testing.TB, args ...string) result {
-	t.Helper()
-	r := runCmd(suite.bin, d.env, nil, args...)
-	t.Logf("$ warren %s → %d (own daemon)", strings.Join(args, " "), r.code)
-	return r
-}
-
-func (d *ownDaemon) mustRun(t testing.TB, args ...string) string {
-	t.Helper()
-	r := d.run(t, args...)
-	if r.code != 0 {
-		t.Fatalf("warren %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
-	}
-	return r.stdout
-}
-
-func (d *ownDaemon) ip(t testing.TB, name string) string {
-	t.Helper()
-	return strings.TrimSpace(d.mustRun(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name))
 }
 
 // bridgeIP is the container's address on the suite daemon's bridge.
