@@ -69,27 +69,31 @@ func freePorts(t testing.TB, n int) int {
 	return 0
 }
 
-// portFree binds port on the wildcard addresses, as warren's default -p
-// does, and lets it go again.
+// portFree binds port on the wildcard addresses, TCP and UDP, as warren's
+// default -p does, and lets it go again.
 func portFree(port int) bool {
-	for _, network := range []string{"tcp4", "tcp6"} {
-		ln, err := net.Listen(network, hostAddr(network, port))
-		if err != nil && !(network == "tcp6" && noIPv6(err)) {
+	for _, network := range []string{"tcp4", "tcp6", "udp4", "udp6"} {
+		if !bindable(network, port) {
 			return false
 		}
-		if ln != nil {
-			ln.Close()
-		}
 	}
-	for _, network := range []string{"udp4", "udp6"} {
-		pc, err := net.ListenPacket(network, hostAddr(network, port))
-		if err != nil && !(network == "udp6" && noIPv6(err)) {
-			return false
-		}
-		if pc != nil {
-			pc.Close()
-		}
+	return true
+}
+
+// bindable binds port on network's wildcard address; a host without IPv6
+// counts as free there.
+func bindable(network string, port int) bool {
+	var c io.Closer
+	var err error
+	if strings.HasPrefix(network, "tcp") {
+		c, err = net.Listen(network, hostAddr(network, port))
+	} else {
+		c, err = net.ListenPacket(network, hostAddr(network, port))
 	}
+	if err != nil {
+		return strings.HasSuffix(network, "6") && noIPv6(err)
+	}
+	c.Close()
 	return true
 }
 
