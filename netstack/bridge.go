@@ -25,7 +25,9 @@ type Bridge struct {
 	ipam    *IPAM
 
 	mu        sync.Mutex
-	endpoints map[string]*Endpoint // nil value: an Attach in progress
+	endpoints map[string]*Endpoint     // nil value: an Attach in progress
+	detaching map[string]chan struct{} // closed when the unplug is done
+	unplugs   sync.WaitGroup
 }
 
 // ipForwardPath is the namespace's forwarding switch; /proc/sys/net
@@ -45,7 +47,7 @@ func Setup(cfg Config) (_ *Bridge, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, gateway: cfg.Gateway(), ipam: ipam, endpoints: make(map[string]*Endpoint)}
+	b := &Bridge{cfg: cfg, gateway: cfg.Gateway(), ipam: ipam, endpoints: make(map[string]*Endpoint), detaching: make(map[string]chan struct{})}
 	if b.ns, err = netns.Get(); err != nil {
 		return nil, fmt.Errorf("open network namespace: %w", err)
 	}
@@ -155,6 +157,7 @@ func (b *Bridge) AllowLink(src, dst netip.Addr, ports []PortProto) error {
 // Close removes every endpoint's veth, the bridge and warren's tables.
 // It returns every error it met, having tried everything.
 func (b *Bridge) Close() error {
+	b.unplugs.Wait()
 	b.mu.Lock()
 	eps := b.endpoints
 	b.endpoints = make(map[string]*Endpoint)

@@ -3,6 +3,7 @@ package netstack
 import (
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 
@@ -28,6 +29,7 @@ type Endpoint struct {
 // address, a MAC derived from it, and a default route via the bridge.
 // The container's lo is brought up too. On error nothing is left.
 func (b *Bridge) Attach(id string, pid int) (_ *Endpoint, err error) {
+	b.waitUnplugged(id) // a restart: its previous veth and address first
 	if err := b.reserve(id); err != nil {
 		return nil, err
 	}
@@ -69,33 +71,65 @@ func (b *Bridge) Endpoint(id string) (*Endpoint, bool) {
 	return ep, ep != nil
 }
 
-// Detach unplugs id: deleting the host veth takes the container's eth0
-// with it. Link rules naming its address go, and the address is released
-// only once the veth and the rules are gone, so it is never live twice.
+// Detach unplugs id in the background and returns at once: deleting a
+// veth waits for the kernel's RCU grace period (10-20 ms here), which a
+// container's exit (and `run --rm`) need not wait for. Deleting the host
+// veth takes the container's eth0 with it; link rules naming its address
+// go; the address is released only once the veth and the rules are gone,
+// so it is never live twice. An Attach of the same id waits for it.
 // Detaching an unknown id does nothing.
 func (b *Bridge) Detach(id string) error {
 	b.mu.Lock()
 	ep := b.endpoints[id]
-	b.mu.Unlock()
 	if ep == nil {
+		b.mu.Unlock()
 		return nil
 	}
-	if err := b.deleteVeth(ep.HostVeth); err != nil {
-		return fmt.Errorf("detach %s: %w", id, err)
-	}
-	b.mu.Lock()
 	delete(b.endpoints, id)
+	done := make(chan struct{})
+	b.detaching[id] = done
+	b.unplugs.Add(1)
 	b.mu.Unlock()
+	go func() {
+		defer b.unplugs.Done()
+		if err := b.unplug(id, ep); err != nil {
+			log.Printf("netstack: detach %s: %v", id, err)
+		}
+		b.mu.Lock()
+		delete(b.detaching, id)
+		b.mu.Unlock()
+		close(done)
+	}()
+	return nil
+}
+
+func (b *Bridge) unplug(id string, ep *Endpoint) error {
+	if err := b.deleteVeth(ep.HostVeth); err != nil {
+		return err
+	}
 	if !b.cfg.ICC {
 		// A rule left behind would let the address's next owner through,
 		// so on failure the address stays taken rather than reused.
 		if err := b.fw.removeLinks(ep.IP); err != nil {
-			return fmt.Errorf("detach %s: %w", id, err)
+			return err
 		}
 	}
 	b.ipam.Release(id)
 	return nil
 }
+
+// waitUnplugged waits for a Detach of id still in progress.
+func (b *Bridge) waitUnplugged(id string) {
+	b.mu.Lock()
+	done := b.detaching[id]
+	b.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// WaitUnplugged waits until every Detach so far has finished.
+func (b *Bridge) WaitUnplugged() { b.unplugs.Wait() }
 
 // reserve marks id as being attached so two Attach calls cannot race.
 func (b *Bridge) reserve(id string) error {

@@ -227,6 +227,7 @@ func TestBridgeAttachDetach(t *testing.T) {
 		if err := b.Detach(id); err != nil {
 			t.Errorf("Detach: %v", err)
 		}
+		b.WaitUnplugged() // Detach unplugs in the background
 	}
 	for _, name := range []string{ep1.HostVeth, ep2.HostVeth} {
 		if _, err := netlink.LinkByName(name); err == nil {
@@ -239,6 +240,7 @@ func TestBridgeAttachDetach(t *testing.T) {
 	if err := b.Detach(id1); err != nil {
 		t.Errorf("second Detach: %v", err)
 	}
+	b.WaitUnplugged() // Detach unplugs in the background
 	if err := b.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -268,6 +270,7 @@ func TestDetachAfterContainerDied(t *testing.T) {
 	if err := b.Detach("c0ffee0"); err != nil {
 		t.Fatalf("Detach after death: %v", err)
 	}
+	b.WaitUnplugged() // Detach unplugs in the background
 	if _, ok := b.ipam.Lookup("c0ffee0"); ok {
 		t.Error("address still allocated")
 	}
@@ -387,6 +390,7 @@ func TestICCFalseAndLinks(t *testing.T) {
 	if err := b.Detach("0db0db0"); err != nil {
 		t.Fatal(err)
 	}
+	b.WaitUnplugged() // Detach unplugs in the background
 	if n := linkRules(t); n != 0 {
 		t.Errorf("%d link rules left after Detach", n)
 	}
