@@ -12,11 +12,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"warren/rootless/bootstrap"
+	"warren/rootless/engine"
 )
 
-// version is the warren version printed by `warren version`; the release
-// build overrides it with -ldflags "-X main.version=...".
-var version = "dev"
+// version is the engine's: one binary holds both CLI and daemon.
+var version = engine.Version
 
 // streams are the CLI's standard streams; tests swap them for buffers.
 type streams struct {
@@ -68,11 +68,15 @@ func (s *session) explain(err error) error {
 func newApp(s *session) *cli.App {
 	// -h is --hostname for run/create, as in docker; help is --help only.
 	cli.HelpFlag = &cli.BoolFlag{Name: "help", Usage: "Print usage"}
+	// `docker --version` prints one line and quits; so does warren's.
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "Print version information and quit"}
+	cli.VersionPrinter = func(c *cli.Context) {
+		fmt.Fprintf(c.App.Writer, "warren version %s, build %s\n", version, gitCommit)
+	}
 	app := &cli.App{
 		Name:                      "warren",
 		Usage:                     "Run Docker-style containers without root",
 		Version:                   version,
-		HideVersion:               true,
 		UseShortOptionHandling:    true,
 		DisableSliceFlagSeparator: true,
 		Writer:                    s.out,
