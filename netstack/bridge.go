@@ -25,9 +25,12 @@ type Bridge struct {
 	ipam    *IPAM
 
 	mu        sync.Mutex
-	endpoints map[string]*Endpoint     // nil value: an Attach in progress
-	detaching map[string]chan struct{} // closed when the unplug is done
-	unplugs   sync.WaitGroup
+	endpoints map[string]*Endpoint // nil value: an Attach in progress
+	// A detached container's veth is deleted in the background; these
+	// close when that is done, by container and by its old address.
+	unplugging     map[string]chan struct{}
+	unpluggingAddr map[netip.Addr]chan struct{}
+	unplugs        sync.WaitGroup
 }
 
 // ipForwardPath is the namespace's forwarding switch; /proc/sys/net
@@ -47,7 +50,8 @@ func Setup(cfg Config) (_ *Bridge, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, gateway: cfg.Gateway(), ipam: ipam, endpoints: make(map[string]*Endpoint), detaching: make(map[string]chan struct{})}
+	b := &Bridge{cfg: cfg, gateway: cfg.Gateway(), ipam: ipam, endpoints: make(map[string]*Endpoint),
+		unplugging: make(map[string]chan struct{}), unpluggingAddr: make(map[netip.Addr]chan struct{})}
 	if b.ns, err = netns.Get(); err != nil {
 		return nil, fmt.Errorf("open network namespace: %w", err)
 	}

@@ -29,7 +29,7 @@ type Endpoint struct {
 // address, a MAC derived from it, and a default route via the bridge.
 // The container's lo is brought up too. On error nothing is left.
 func (b *Bridge) Attach(id string, pid int) (_ *Endpoint, err error) {
-	b.waitUnplugged(id) // a restart: its previous veth and address first
+	b.waitUnplugged(id) // a restart: its previous veth (same name) first
 	if err := b.reserve(id); err != nil {
 		return nil, err
 	}
@@ -42,6 +42,9 @@ func (b *Bridge) Attach(id string, pid int) (_ *Endpoint, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("allocate address for %s: %w", id, err)
 	}
+	// The address's previous owner may still have its veth on the bridge,
+	// with the same MAC: wait until it is gone.
+	b.waitUnpluggedAddr(ip)
 	defer func() {
 		if err != nil {
 			b.ipam.Release(id)
@@ -71,13 +74,15 @@ func (b *Bridge) Endpoint(id string) (*Endpoint, bool) {
 	return ep, ep != nil
 }
 
-// Detach unplugs id in the background and returns at once: deleting a
-// veth waits for the kernel's RCU grace period (10-20 ms here), which a
-// container's exit (and `run --rm`) need not wait for. Deleting the host
-// veth takes the container's eth0 with it; link rules naming its address
-// go; the address is released only once the veth and the rules are gone,
-// so it is never live twice. An Attach of the same id waits for it.
-// Detaching an unknown id does nothing.
+// Detach unplugs id, for a container whose process has ended. Link rules
+// naming its address go first (a rule left behind would let the
+// address's next owner through, so if that fails the address stays
+// taken); then the address is released at once, as Docker does, so a full
+// pool has room again when stop returns. Deleting the host veth (which
+// takes the container's eth0 with it) waits for the kernel's RCU grace
+// period, 10-20 ms here, which a container's exit and `run --rm` need not
+// wait for: it runs in the background, and an Attach reusing the name or
+// the address waits for it. Detaching an unknown id does nothing.
 func (b *Bridge) Detach(id string) error {
 	b.mu.Lock()
 	ep := b.endpoints[id]
@@ -87,41 +92,50 @@ func (b *Bridge) Detach(id string) error {
 	}
 	delete(b.endpoints, id)
 	done := make(chan struct{})
-	b.detaching[id] = done
+	b.unplugging[id], b.unpluggingAddr[ep.IP] = done, done
 	b.unplugs.Add(1)
 	b.mu.Unlock()
+
+	var err error
+	if !b.cfg.ICC {
+		err = b.fw.removeLinks(ep.IP)
+	}
+	if err == nil {
+		b.ipam.Release(id)
+	}
 	go func() {
 		defer b.unplugs.Done()
-		if err := b.unplug(id, ep); err != nil {
+		if err := b.deleteVeth(ep.HostVeth); err != nil {
 			log.Printf("netstack: detach %s: %v", id, err)
 		}
 		b.mu.Lock()
-		delete(b.detaching, id)
+		delete(b.unplugging, id)
+		if b.unpluggingAddr[ep.IP] == done {
+			delete(b.unpluggingAddr, ep.IP)
+		}
 		b.mu.Unlock()
 		close(done)
 	}()
+	if err != nil {
+		return fmt.Errorf("detach %s: %w", id, err)
+	}
 	return nil
 }
 
-func (b *Bridge) unplug(id string, ep *Endpoint) error {
-	if err := b.deleteVeth(ep.HostVeth); err != nil {
-		return err
-	}
-	if !b.cfg.ICC {
-		// A rule left behind would let the address's next owner through,
-		// so on failure the address stays taken rather than reused.
-		if err := b.fw.removeLinks(ep.IP); err != nil {
-			return err
-		}
-	}
-	b.ipam.Release(id)
-	return nil
-}
-
-// waitUnplugged waits for a Detach of id still in progress.
+// waitUnplugged waits for a Detach of id still deleting its veth.
 func (b *Bridge) waitUnplugged(id string) {
 	b.mu.Lock()
-	done := b.detaching[id]
+	done := b.unplugging[id]
+	b.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+}
+
+// waitUnpluggedAddr waits for the veth of addr's previous owner to go.
+func (b *Bridge) waitUnpluggedAddr(addr netip.Addr) {
+	b.mu.Lock()
+	done := b.unpluggingAddr[addr]
 	b.mu.Unlock()
 	if done != nil {
 		<-done
