@@ -54,60 +54,45 @@ func stopFlags() []cli.Flag {
 	}
 }
 
-func stopCommand() *cli.Command {
+// perContainer is a command that does one thing to each container named,
+// printing each name that succeeded, as docker stop/restart/kill do.
+func perContainer(name, usage string, flags []cli.Flag, do func(c *cli.Context, api *client.Client, ctr string) error) *cli.Command {
 	return &cli.Command{
-		Name: "stop", Usage: "Stop one or more running containers",
-		UsageText: "warren stop [OPTIONS] CONTAINER [CONTAINER...]",
-		Flags:     stopFlags(),
+		Name: name, Usage: usage,
+		UsageText: "warren " + name + " [OPTIONS] CONTAINER [CONTAINER...]",
+		Flags:     flags,
 		Action: func(c *cli.Context) error {
 			if err := requireMin(c, 1); err != nil {
 				return err
 			}
-			opts := client.ContainerStopOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)}
-			return forEach(c, func(api *client.Client, name string) error {
-				_, err := api.ContainerStop(ctx(), name, opts)
-				return err
-			})
+			return forEach(c, func(api *client.Client, ctr string) error { return do(c, api, ctr) })
 		},
 	}
+}
+
+func stopCommand() *cli.Command {
+	return perContainer("stop", "Stop one or more running containers", stopFlags(),
+		func(c *cli.Context, api *client.Client, ctr string) error {
+			_, err := api.ContainerStop(ctx(), ctr, client.ContainerStopOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
+			return err
+		})
 }
 
 func restartCommand() *cli.Command {
-	return &cli.Command{
-		Name: "restart", Usage: "Restart one or more containers",
-		UsageText: "warren restart [OPTIONS] CONTAINER [CONTAINER...]",
-		Flags:     stopFlags(),
-		Action: func(c *cli.Context) error {
-			if err := requireMin(c, 1); err != nil {
-				return err
-			}
-			opts := client.ContainerRestartOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)}
-			return forEach(c, func(api *client.Client, name string) error {
-				_, err := api.ContainerRestart(ctx(), name, opts)
-				return err
-			})
-		},
-	}
+	return perContainer("restart", "Restart one or more containers", stopFlags(),
+		func(c *cli.Context, api *client.Client, ctr string) error {
+			_, err := api.ContainerRestart(ctx(), ctr, client.ContainerRestartOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
+			return err
+		})
 }
 
 func killCommand() *cli.Command {
-	return &cli.Command{
-		Name: "kill", Usage: "Kill one or more running containers",
-		UsageText: "warren kill [OPTIONS] CONTAINER [CONTAINER...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "Signal to send to the container"},
-		},
-		Action: func(c *cli.Context) error {
-			if err := requireMin(c, 1); err != nil {
-				return err
-			}
-			opts := client.ContainerKillOptions{Signal: c.String("signal")}
-			return forEach(c, func(api *client.Client, name string) error {
-				_, err := api.ContainerKill(ctx(), name, opts)
-				return err
-			})
-		},
-	}
+	flags := []cli.Flag{&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "Signal to send to the container"}}
+	return perContainer("kill", "Kill one or more running containers", flags,
+		func(c *cli.Context, api *client.Client, ctr string) error {
+			_, err := api.ContainerKill(ctx(), ctr, client.ContainerKillOptions{Signal: c.String("signal")})
+			return err
+		})
 }
 
 func rmCommand() *cli.Command {

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
+	"warren/linker"
 	"warren/rootless/image"
 )
 
@@ -113,7 +114,7 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 			return nil, fmt.Errorf("create container folder: %w", err)
 		}
 	}
-	if err := e.writeEtcFiles(c, nil); err != nil {
+	if err := e.writeEtcFiles(c, nil, nil); err != nil {
 		return nil, err
 	}
 	if err := c.save(); err != nil {
@@ -125,12 +126,12 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 // writeEtcFiles (re)writes hostname, hosts and resolv.conf. Files are
 // rewritten in place (same inode) because they are bind-mounted into a
 // running container.
-func (e *Engine) writeEtcFiles(c *Container, ep *Endpoint) error {
+func (e *Engine) writeEtcFiles(c *Container, ep *Endpoint, links []linker.LinkHost) error {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	if hc.NetworkMode.IsContainer() {
 		return nil // the joined container's files are used
 	}
-	hosts := e.hostsOf(c, ep, e.linkHosts(c)).Render()
+	hosts := e.hostsOf(c, ep, links).Render()
 	var resolv []byte
 	if hc.NetworkMode.IsHost() {
 		hosts, _ = os.ReadFile("/etc/hosts")

@@ -146,26 +146,13 @@ func linkEnv(recipient string, sources []linkedSource) []string {
 	return env
 }
 
-// linkHosts is c's link lines for /etc/hosts, from its sources as they run
-// now; a source that is gone is left out.
-func (e *Engine) linkHosts(c *Container) []linker.LinkHost {
-	sources, _ := e.resolveLinksLenient(c.rec.Name, c.rec.Links)
+// linkHosts is the /etc/hosts lines of resolved links.
+func linkHosts(sources []linkedSource) []linker.LinkHost {
 	var out []linker.LinkHost
 	for _, s := range sources {
 		out = append(out, linker.LinkHost{IP: s.ip.String(), Alias: s.Alias, Hostname: s.hostname, Name: strings.TrimPrefix(s.Source, "/")})
 	}
 	return out
-}
-
-func (e *Engine) resolveLinksLenient(recipient string, links []link) ([]linkedSource, error) {
-	var out []linkedSource
-	for _, l := range links {
-		s, err := e.resolveLinks(recipient, []link{l})
-		if err == nil {
-			out = append(out, s...)
-		}
-	}
-	return out, nil
 }
 
 // allowLinks opens --icc=false for each link: recipient to source, on the

@@ -66,6 +66,12 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 	if err != nil {
 		return err
 	}
+	// Link sources are locked to read them, so before c is: two containers
+	// linked to each other (by name) may start at once.
+	c.mu.Lock()
+	name, links := c.rec.Name, c.rec.Links
+	c.mu.Unlock()
+	sources, linkErr := e.resolveLinks(name, links)
 	c.mu.Lock()
 	if c.removing || c.removed {
 		c.mu.Unlock()
@@ -75,7 +81,7 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 		c.mu.Unlock()
 		return errdefs.ErrNotModified.WithMessage("container already started")
 	}
-	err = e.run1(ctx, c, target)
+	err = e.run1(ctx, c, target, sources, linkErr)
 	autoRemove := err != nil && c.rec.HostConfig.AutoRemove
 	ep := c.rec.Endpoint
 	c.mu.Unlock()
@@ -91,12 +97,12 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 	return err
 }
 
-// run1 starts one run of c; c.mu is held. On error everything it did is
-// undone and the error is recorded in the container's state.
-func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err error) {
-	sources, err := e.resolveLinks(c.rec.Name, c.rec.Links)
-	if err != nil {
-		return c.failStart(err)
+// run1 starts one run of c with its link sources as resolved (or failed)
+// just before; c.mu is held. On error everything it did is undone and the
+// error is recorded in the container's state.
+func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sources []linkedSource, linkErr error) (err error) {
+	if linkErr != nil {
+		return c.failStart(linkErr)
 	}
 	spec, err := c.spec(target, linkEnv(c.rec.Name, sources))
 	if err != nil {
@@ -130,7 +136,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget) (err 
 			}
 			c.pub = pub
 		}
-		if err := e.writeEtcFiles(c, ep); err != nil {
+		if err := e.writeEtcFiles(c, ep, linkHosts(sources)); err != nil {
 			log.Printf("engine: %s: %v", c.rec.ID[:12], err)
 		}
 	}
