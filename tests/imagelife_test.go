@@ -47,8 +47,13 @@ func TestRmiInUse(t *testing.T) {
 		if code != 1 || !regexp.MustCompile(`conflict: unable to remove repository reference "`+regexp.QuoteMeta(repo)+`" \(must force\) - container [0-9a-f]{12} is using its referenced image [0-9a-f]{12}`).MatchString(stderr) {
 			t.Errorf("rmi of an image in use: exit %d, %q", code, stderr)
 		}
+		// With a second name, the first can go: the image stays named.
+		c.mustRun(t, "tag", repo, repo+":second")
+		if out := c.mustRun(t, "rmi", repo); out != "Untagged: "+repo+":latest\n" {
+			t.Errorf("rmi of one of two names of a used image printed %q, want only the untag line", out)
+		}
 		c.mustRun(t, "rm", name)
-		if out := c.mustRun(t, "rmi", repo); !strings.Contains(out, "Untagged: "+repo+":latest") || !strings.Contains(out, "Deleted: sha256:") {
+		if out := c.mustRun(t, "rmi", repo+":second"); !strings.Contains(out, "Untagged: "+repo+":second") || !strings.Contains(out, "Deleted: sha256:") {
 			t.Errorf("rmi once unused printed %q, want Untagged and Deleted lines", out)
 		}
 	})

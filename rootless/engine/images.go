@@ -39,11 +39,17 @@ func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]im
 	return out, nil
 }
 
-func matchTag(tag string, refs []string) bool {
-	repo := tag
+// repoOf is a tag's repository: "127.0.0.1:5000/busybox:latest" →
+// "127.0.0.1:5000/busybox".
+func repoOf(tag string) string {
 	if i := strings.LastIndex(tag, ":"); i > strings.LastIndex(tag, "/") {
-		repo = tag[:i] // "127.0.0.1:5000/busybox:latest" → "127.0.0.1:5000/busybox"
+		return tag[:i]
 	}
+	return tag
+}
+
+func matchTag(tag string, refs []string) bool {
+	repo := repoOf(tag)
 	for _, ref := range refs {
 		if globMatch(ref, tag) || globMatch(ref, repo) {
 			return true
@@ -134,10 +140,33 @@ func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bo
 		return e.images.Remove(name, force)
 	}
 	byID := strings.HasPrefix(img.ID, name) || strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), name)
+	if !byID && !singleReference(img.RepoTags, img.RepoDigests) {
+		// Only a name goes and the image keeps another: Docker allows it.
+		return e.images.Remove(name, force)
+	}
 	if !force || byID {
 		return nil, errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
 	}
 	return e.images.Remove(name, force)
+}
+
+// singleReference is Docker's isSingleReference: the image has at most one
+// tag, and its digests (if any) are of that tag's repository, so removing
+// the name would leave it nameless.
+func singleReference(tags, digests []string) bool {
+	if len(tags) > 1 {
+		return false
+	}
+	repos := map[string]bool{}
+	for _, d := range digests {
+		repo, _, _ := strings.Cut(d, "@")
+		repos[repo] = true
+	}
+	if len(tags) == 1 {
+		delete(repos, repoOf(tags[0]))
+		return len(repos) == 0
+	}
+	return len(repos) <= 1
 }
 
 // imageInUse is Docker's conflict text for rmi of a used image.

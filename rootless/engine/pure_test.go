@@ -365,3 +365,22 @@ func TestDedupEnv(t *testing.T) {
 		t.Errorf("dedupEnv = %v, want %v", got, want)
 	}
 }
+
+func TestSingleReference(t *testing.T) {
+	tests := []struct {
+		tags, digests []string
+		want          bool
+	}{
+		{[]string{"busybox:latest"}, nil, true},
+		{[]string{"busybox:latest", "mine:v1"}, nil, false},
+		{[]string{"127.0.0.1:5000/busybox:latest"}, []string{"127.0.0.1:5000/busybox@sha256:aa"}, true},
+		{[]string{"busybox:latest"}, []string{"other@sha256:aa"}, false},
+		{nil, []string{"a@sha256:aa", "a@sha256:bb"}, true},
+		{nil, []string{"a@sha256:aa", "b@sha256:bb"}, false},
+	}
+	for _, tt := range tests {
+		if got := singleReference(tt.tags, tt.digests); got != tt.want {
+			t.Errorf("singleReference(%v, %v) = %v, want %v", tt.tags, tt.digests, got, tt.want)
+		}
+	}
+}
