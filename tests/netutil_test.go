@@ -51,17 +51,23 @@ func freePort(t testing.TB) int {
 	return 0
 }
 
-// freePorts returns n consecutive free ports, for -p A-B:A-B.
+// freePorts returns n consecutive free ports, for -p A-B:A-B. The block
+// is taken from the shared counter in one step, so a parallel test's
+// freePort cannot be handed a port inside it.
 func freePorts(t testing.TB, n int) int {
 	t.Helper()
 	for range 100 {
-		first := freePort(t)
+		end := int(nextPick.Add(int32(n)))
+		if end >= pickHigh {
+			nextPick.Store(pickLow)
+			continue
+		}
+		first := end - n + 1
 		ok := true
-		for i := 1; i < n && ok; i++ {
+		for i := 0; i < n && ok; i++ {
 			ok = portFree(first + i)
 		}
 		if ok {
-			nextPick.Add(int32(n))
 			return first
 		}
 	}
