@@ -127,11 +127,14 @@ all_names=(web web2 web-local web-any web-udp db)
 
 "$bin" daemon >"$root/daemon.log" 2>&1 &
 daemon_pid=$!
+# Wait for the socket itself: a warren command would start a second daemon
+# of its own (without this one's pid to stop) if it ran too early.
 for _ in $(seq 1 300); do
-	warren version >/dev/null 2>&1 && break
+	[ -S "$WARREN_RUNTIME_DIR/warren.sock" ] && break
 	kill -0 "$daemon_pid" 2>/dev/null || fail "warren daemon exited"
 	sleep 0.1
 done
+[ -S "$WARREN_RUNTIME_DIR/warren.sock" ] || fail "warren daemon did not start"
 # Leftovers of an earlier run would make the names below conflict.
 warren rm -f "${all_names[@]}" >/dev/null 2>&1 || true
 

@@ -38,8 +38,10 @@ start_warren() {
 	fi
 	"$WARREN" daemon >"$TMPD/daemon.log" 2>&1 &
 	W_PID=$!
+	# Wait for the socket itself: a warren command run too early would
+	# start a second daemon of its own, which stop_warren would not stop.
 	for _ in $(seq 300); do
-		w version >/dev/null 2>&1 && break
+		[ -S "$WARREN_RUNTIME_DIR/warren.sock" ] && break
 		kill -0 "$W_PID" 2>/dev/null || break
 		sleep 0.1
 	done
