@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,6 +19,8 @@ import (
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"warren/internal/nstest"
 )
 
 // The tests in this file need a network namespace of their own. Each
@@ -28,84 +29,10 @@ import (
 // way as root or as an ordinary user, touch nothing of the machine's
 // network, and test what a rootless engine can really do.
 
-const inNamespaceEnv = "WARREN_NETSTACK_TEST_IN_NETNS"
-
-// inTestNamespace reports whether the test runs in its own namespace;
-// if not, it runs the test there and reports false.
-func inTestNamespace(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(inNamespaceEnv) == "1" {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), inNamespaceEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Skipf("needs a user and network namespace, which this machine refuses: %v", err)
-	}
-	err := cmd.Wait()
-	t.Logf("in a new user+net namespace:\n%s", out.String())
-	if err != nil {
-		t.Fatalf("namespaced run: %v", err)
-	}
-	if strings.Contains(out.String(), "--- SKIP") {
-		t.Skip("skipped inside the namespace")
-	}
-	return false
-}
-
-// sleeper is a process in a network namespace of its own, standing in
-// for a container's init.
-func sleeper(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command("sleep", "300")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sleeper: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd.Process.Pid
-}
-
-// inNetns runs fn on a thread inside pid's network namespace. Sockets
-// made there stay in it when used from other goroutines.
+// inNetns runs fn inside pid's network namespace.
 func inNetns(t *testing.T, pid int, fn func()) {
 	t.Helper()
-	target, err := netns.GetFromPid(pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine if restoring fails
-		orig, err := netns.Get()
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(target); err != nil {
-			t.Error(err)
-			return
-		}
-		fn()
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
-		}
-	}()
-	<-done
+	nstest.InNetns(t, pid, func() error { fn(); return nil })
 }
 
 // uplinkStandIn makes the tap0 the bootstrap would: this kernel may lack
@@ -181,7 +108,7 @@ func dial(t *testing.T, pid int, to netip.AddrPort, timeout time.Duration) error
 }
 
 func TestBridgeAttachDetach(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
@@ -193,7 +120,7 @@ func TestBridgeAttachDetach(t *testing.T) {
 	}
 	checkTables(t, true, false)
 
-	pid1, pid2 := sleeper(t), sleeper(t)
+	pid1, pid2 := nstest.Sleeper(t), nstest.Sleeper(t)
 	id1 := "aaaaaaa1" + strings.Repeat("0", 56)
 	id2 := "bbbbbbb2" + strings.Repeat("0", 56)
 	ep1, err := b.Attach(id1, pid1)
@@ -249,7 +176,7 @@ func TestBridgeAttachDetach(t *testing.T) {
 
 // A container whose namespace died (its veth went with it) detaches fine.
 func TestDetachAfterContainerDied(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
@@ -278,7 +205,7 @@ func TestDetachAfterContainerDied(t *testing.T) {
 
 // Attach to a process that does not exist leaves nothing behind.
 func TestAttachFailureUndoes(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
@@ -288,7 +215,7 @@ func TestAttachFailureUndoes(t *testing.T) {
 		t.Fatal("Attach to a missing pid succeeded")
 	}
 	// A container that already has an eth0 fails after the veth exists.
-	pid := sleeper(t)
+	pid := nstest.Sleeper(t)
 	inNetns(t, pid, func() {
 		if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "eth0"}, PeerName: "x"}); err != nil {
 			t.Error(err)
@@ -306,7 +233,7 @@ func TestAttachFailureUndoes(t *testing.T) {
 	if _, ok := b.Endpoint("deadbee"); ok {
 		t.Error("failed Attach kept its endpoint")
 	}
-	ep, err := b.Attach("deadbee", sleeper(t))
+	ep, err := b.Attach("deadbee", nstest.Sleeper(t))
 	if err != nil {
 		t.Fatalf("Attach after failures: %v", err)
 	}
@@ -318,14 +245,14 @@ func TestAttachFailureUndoes(t *testing.T) {
 
 // Setup over a crashed engine's leftovers replaces them.
 func TestSetupReplacesLeftovers(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
 	cfg := DefaultConfig()
 	cfg.ICC = false
 	crashed := setupForTest(t, cfg)
-	ep, err := crashed.Attach("1234567", sleeper(t))
+	ep, err := crashed.Attach("1234567", nstest.Sleeper(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +272,7 @@ func TestSetupReplacesLeftovers(t *testing.T) {
 }
 
 func TestICCFalseAndLinks(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
@@ -354,7 +281,7 @@ func TestICCFalseAndLinks(t *testing.T) {
 	b := setupForTest(t, cfg)
 	checkTables(t, true, true)
 
-	web, db := sleeper(t), sleeper(t)
+	web, db := nstest.Sleeper(t), nstest.Sleeper(t)
 	epWeb, err := b.Attach("0eb0eb0", web)
 	if err != nil {
 		t.Fatal(err)
@@ -401,7 +328,7 @@ func TestICCFalseAndLinks(t *testing.T) {
 }
 
 func TestFiftyEndpoints(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	uplinkStandIn(t)
@@ -409,7 +336,7 @@ func TestFiftyEndpoints(t *testing.T) {
 	const n = 50
 	pids := make([]int, n)
 	for i := range pids {
-		pids[i] = sleeper(t)
+		pids[i] = nstest.Sleeper(t)
 	}
 	eps := make([]*Endpoint, n)
 	errs := make([]error, n)
@@ -600,10 +527,10 @@ func waitGone(t *testing.T, name string) {
 // namespace's uplink address as the gvisor-tap-vsock gateway needs. The
 // "outside" is a third namespace holding tap0's peer as 10.0.2.1.
 func TestMasqueradeOutOfUplink(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
-	outside := sleeper(t)
+	outside := nstest.Sleeper(t)
 	outsideNS, err := netns.GetFromPid(outside)
 	if err != nil {
 		t.Fatal(err)
@@ -656,7 +583,7 @@ func TestMasqueradeOutOfUplink(t *testing.T) {
 
 	b := setupForTest(t, DefaultConfig())
 	defer b.Close()
-	c := sleeper(t)
+	c := nstest.Sleeper(t)
 	if _, err := b.Attach("cafe001", c); err != nil {
 		t.Fatal(err)
 	}

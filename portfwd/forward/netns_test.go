@@ -18,7 +18,8 @@ import (
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
+
+	"warren/internal/nstest"
 )
 
 // The tests in this file put the child where it really runs: in a network
@@ -29,7 +30,6 @@ import (
 const (
 	childSocketEnv  = "WARREN_FORWARD_TEST_CHILD_SOCKET" // run as the child helper
 	childServersEnv = "WARREN_FORWARD_TEST_CHILD_SERVERS"
-	inNamespaceEnv  = "WARREN_FORWARD_TEST_IN_NETNS"
 	// nsServerPort is where the helper's echo servers listen, on its
 	// loopback, TCP and UDP.
 	nsServerPort = 7000
@@ -244,81 +244,6 @@ func isRefused(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "connection refused")
 }
 
-// inTestNamespace reports whether the test runs in its own user and
-// network namespace; if not, it runs the test there and reports false.
-func inTestNamespace(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv(inNamespaceEnv) == "1" {
-		return true
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), inNamespaceEnv+"=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
-		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
-		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
-		Pdeathsig:   syscall.SIGKILL,
-	}
-	out, err := cmd.CombinedOutput()
-	t.Logf("in a new user+net namespace:\n%s", out)
-	if err != nil && strings.Contains(err.Error(), "fork/exec") {
-		t.Skipf("needs a user and network namespace, which this machine refuses: %v", err)
-	}
-	if err != nil {
-		t.Fatalf("namespaced run: %v", err)
-	}
-	if strings.Contains(string(out), "--- SKIP") {
-		t.Skip("skipped inside the namespace")
-	}
-	return false
-}
-
-// sleeper is a process in a network namespace of its own: a host.
-func sleeper(t *testing.T) int {
-	t.Helper()
-	cmd := exec.Command("sleep", "300")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start sleeper: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd.Process.Pid
-}
-
-// inNetns runs fn on a thread in pid's network namespace; sockets made
-// there stay in it.
-func inNetns(t *testing.T, pid int, fn func() error) {
-	t.Helper()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // the thread dies with the goroutine if not restored
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		err = fn()
-		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-}
-
 // vethTo makes a veth pair whose far end goes to pid's namespace; near
 // (in ours, or nearPid's if not 0) gets nearAddr, far gets farAddr, and
 // the far side routes by gw if valid.
@@ -365,11 +290,11 @@ func vethTo(t *testing.T, name string, nearPid int, nearAddr string, pid int, fa
 		if err := netlink.LinkSetNsPid(near, nearPid); err != nil {
 			t.Fatal(err)
 		}
-		inNetns(t, nearPid, func() error { return configure(name, nearAddr, netip.Addr{}) })
+		nstest.InNetns(t, nearPid, func() error { return configure(name, nearAddr, netip.Addr{}) })
 	} else if err := configure(name, nearAddr, netip.Addr{}); err != nil {
 		t.Fatal(err)
 	}
-	inNetns(t, pid, func() error { return configure(name+"p", farAddr, gw) })
+	nstest.InNetns(t, pid, func() error { return configure(name+"p", farAddr, gw) })
 }
 
 // TestTransparentSource lays out a daemon's world in namespaces:
@@ -380,7 +305,7 @@ func vethTo(t *testing.T, name string, nearPid int, nearAddr string, pid int, fa
 // and checks that the container sees a remote client's own address and
 // port, and the engine's gateway address for a loopback client.
 func TestTransparentSource(t *testing.T) {
-	if !inTestNamespace(t) {
+	if !nstest.InOwnNetns(t) {
 		return
 	}
 	if err := linkUp("lo"); err != nil {
@@ -389,13 +314,13 @@ func TestTransparentSource(t *testing.T) {
 	pd, init := startParent(t)
 	h := startChildHelper(t, pd, syscall.CLONE_NEWNET, false)
 	<-init
-	client, container := sleeper(t), sleeper(t)
+	client, container := nstest.Sleeper(t), nstest.Sleeper(t)
 	vethTo(t, "hc", 0, "10.9.0.1/24", client, "10.9.0.2/24", netip.Addr{})
 	vethTo(t, "ec", h.cmd.Process.Pid, "172.30.0.1/24", container, "172.30.0.2/24", netip.MustParseAddr("172.30.0.1"))
 
 	// The container answers each connection with the address it sees.
 	var ln net.Listener
-	inNetns(t, container, func() (err error) {
+	nstest.InNetns(t, container, func() (err error) {
 		ln, err = net.Listen("tcp4", "172.30.0.2:8000")
 		return err
 	})
@@ -415,7 +340,7 @@ func TestTransparentSource(t *testing.T) {
 
 	for i := range 3 { // more than one: the routing is set up once
 		var local, seen string
-		inNetns(t, client, func() error {
+		nstest.InNetns(t, client, func() error {
 			c, err := net.DialTimeout("tcp4", fmt.Sprintf("10.9.0.1:%d", hp), 5*time.Second)
 			if err != nil {
 				return err
