@@ -38,7 +38,7 @@ func TestLinkEnv(t *testing.T) {
 		src, _ := runDetached(t, c, "--expose", "6379-6381", "--expose", "53/udp",
 			"-e", "e1=", "-e", "e2=v2", "-e", "e3=v3=v3", "busybox", "sleep", "1000")
 		db, _ := runDetached(t, c, "warren/db")
-		srcIP, dbIP := ipOf(t, src), ipOf(t, db)
+		srcIP, dbIP := bridgeIP(t, src), bridgeIP(t, db)
 		r := container(t)
 		out := c.mustRun(t, "run", "--rm", "--name", r, "--link", src+":my-src", "--link", db,
 			"-e", "OWN=1", "-e", "e2=mine", "busybox", "env")
@@ -90,13 +90,13 @@ func TestLinkHostsAndPing(t *testing.T) {
 		src, _ := runDetached(t, c, "busybox", "sleep", "1000")
 		aliased, _ := runDetached(t, c, "--link", src+":webdb", "busybox", "sleep", "1000")
 		plain, _ := runDetached(t, c, "--link", src, "busybox", "sleep", "1000")
-		ip, hostname := ipOf(t, src), hostnameOf(t, src)
+		ip, hostname := bridgeIP(t, src), hostnameOf(t, src)
 
 		wantLinkLine(t, c, aliased, "webdb", linkLine(ip, "webdb", hostname, src))
 		wantLinkLine(t, c, plain, src, linkLine(ip, src, hostname, src))
 		// The link lines come before the recipient's own line, which is last.
 		hosts := hostsOf(t, c, aliased)
-		own := ipOf(t, aliased) + "\t" + hostnameOf(t, aliased) + "\n"
+		own := bridgeIP(t, aliased) + "\t" + hostnameOf(t, aliased) + "\n"
 		if !strings.HasSuffix(hosts, own) {
 			t.Errorf("/etc/hosts should end with the recipient's own line %q:\n%s", own, hosts)
 		}
@@ -117,7 +117,7 @@ func TestLinkWebReachesDB(t *testing.T) {
 		db, _ := runDetached(t, c, "warren/db")
 		web, _ := runDetached(t, c, "--link", db+":db", "warren/webapp")
 		client, _ := runDetached(t, c, "--link", web+":web", "busybox", "sleep", "1000")
-		want := "Hello world!\nDatabase: connected to " + ipOf(t, db) + ":5432 (warren-db ready)\n"
+		want := "Hello world!\nDatabase: connected to " + bridgeIP(t, db) + ":5432 (warren-db ready)\n"
 		var page string
 		waitFor(t, 30*time.Second, "the web app to answer", func() bool {
 			out, _, code := c.run(t, "exec", client, "timeout", "5", "wget", "-q", "-O-", "http://web:5000/")
@@ -169,12 +169,12 @@ func TestLinkSourceRecreated(t *testing.T) {
 	bothCLIs(t, func(t *testing.T, c cli) {
 		src, _ := runDetached(t, c, "--expose", "5432", "busybox", "sleep", "1000")
 		web, _ := runDetached(t, c, "--link", src+":db", "busybox", "sleep", "1000")
-		oldIP := ipOf(t, src)
+		oldIP := bridgeIP(t, src)
 		c.mustRun(t, "rm", "-f", src)
 		// Hold the freed address so the new source is seen to move.
 		runDetached(t, c, "busybox", "sleep", "1000")
 		c.mustRun(t, "run", "-d", "--name", src, "--expose", "5432", "busybox", "sleep", "1000")
-		ip, hostname := ipOf(t, src), hostnameOf(t, src)
+		ip, hostname := bridgeIP(t, src), hostnameOf(t, src)
 		if ip == oldIP {
 			t.Logf("note: the new source got the old address %s back", ip)
 		}
@@ -292,7 +292,7 @@ func TestLinkErrors(t *testing.T) {
 // follows a source that restarts at another address.
 func TestLinkICCOff(t *testing.T) {
 	t.Parallel()
-	d := startPrivateDaemon(t, "--icc=false")
+	d := startOwnDaemon(t, "--icc=false")
 	c := d.cli()
 	run := func(args ...string) string {
 		name := uniqueName(t)

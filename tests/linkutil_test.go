@@ -13,16 +13,6 @@ import (
 	"time"
 )
 
-// ipOf is the container's bridge address as inspect reports it.
-func ipOf(t testing.TB, name string) string {
-	t.Helper()
-	ip := inspectField(t, name, "{{.NetworkSettings.IPAddress}}")
-	if ip == "" {
-		t.Fatalf("%s has no bridge address", name)
-	}
-	return ip
-}
-
 // hostsOf is the recipient's /etc/hosts as its processes read it.
 func hostsOf(t testing.TB, c cli, name string) string {
 	t.Helper()
@@ -74,12 +64,12 @@ func hostnameOf(t testing.TB, name string) string {
 // tests also take and free addresses. Returns the old and new address.
 func restartElsewhere(t testing.TB, c cli, name string) (oldIP, newIP string) {
 	t.Helper()
-	oldIP = ipOf(t, name)
+	oldIP = bridgeIP(t, name)
 	for range 4 {
 		c.mustRun(t, "stop", "-t", "0", name)
 		runDetached(t, c, "busybox", "sleep", "1000")
 		c.mustRun(t, "start", name)
-		if newIP = ipOf(t, name); newIP != oldIP {
+		if newIP = bridgeIP(t, name); newIP != oldIP {
 			return oldIP, newIP
 		}
 	}
@@ -140,13 +130,6 @@ func psNoTruncNames(t testing.TB, c cli, name string) []string {
 	}
 	t.Errorf("ps -a --no-trunc lists no container named %s:\n%s", name, out)
 	return nil
-}
-
-// startPrivateDaemon is startOwnDaemon under the name links_test.go calls.
-// TODO(links_test.go owner): call startOwnDaemon and delete this.
-func startPrivateDaemon(t *testing.T, flags ...string) *ownDaemon {
-	t.Helper()
-	return startOwnDaemon(t, flags...)
 }
 
 // apiError posts body to the suite daemon's Engine API at path and returns
