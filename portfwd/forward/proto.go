@@ -3,6 +3,7 @@ package forward
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"fmt"
 	"net"
 	"os"
@@ -53,6 +54,9 @@ func receive(c *net.UnixConn) (message, *os.File, error) {
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4*4))
 	n, oobn, flags, _, err := c.ReadMsgUnix(buf, oob)
+	if errors.Is(err, io.EOF) {
+		return message{}, nil, errEOF
+	}
 	if err != nil {
 		return message{}, nil, err
 	}
