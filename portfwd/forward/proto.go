@@ -3,8 +3,8 @@ package forward
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
