@@ -40,6 +40,7 @@ type Child struct {
 
 	mu    sync.Mutex
 	ports map[int]forwarder
+	loop  *loop // TCP's, from the first TCP port to the driver's end
 }
 
 // forwarder serves one published port until stop, which returns once
@@ -93,6 +94,13 @@ func (d *Child) RunChildDriver(opaque map[string]string, quit <-chan struct{}, d
 	}()
 	err = d.serve(conn)
 	d.stopAll()
+	d.mu.Lock()
+	l := d.loop
+	d.loop = nil
+	d.mu.Unlock()
+	if l != nil {
+		l.close()
+	}
 	select {
 	case <-quitting:
 		return nil
@@ -175,6 +183,20 @@ func (d *Child) remove(id int) error {
 	}
 	fw.stop()
 	return nil
+}
+
+// tcpLoop returns the loop that serves TCP ports, started on first use.
+func (d *Child) tcpLoop() (*loop, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.loop == nil {
+		l, err := newLoop(d)
+		if err != nil {
+			return nil, err
+		}
+		d.loop = l
+	}
+	return d.loop, nil
 }
 
 func (d *Child) stopAll() {

@@ -7,7 +7,7 @@
 // back synchronously, and hands that socket to the child over a unix
 // socket (SCM_RIGHTS). The child, in the engine's network namespace,
 // accepts on it, dials the container and lets the kernel move the bytes
-// (splice). No connection ever crosses the parent, and the control
+// (splice), every TCP port on one epoll loop (loop.go, tcp.go). No connection ever crosses the parent, and the control
 // connection's end, on either side, closes every listener: when the
 // daemon or its child dies, no port stays bound.
 //

@@ -1,153 +1,239 @@
 package forward
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"os"
-	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// tcpForwarder accepts on the host listener the parent passed and joins
-// each connection to one dialled to the container.
-type tcpForwarder struct {
-	d      *Child
-	ln     *net.TCPListener
+// TCP is forwarded by one event loop (loop.go) for every published port:
+// it accepts, dials the container without blocking and moves the bytes
+// with splice(2), each direction through a pipe, so they stay in the
+// kernel. Go's netpoller could do the same with a goroutine per
+// direction, but every step of a short connection would then be a wake
+// between threads, and those wakes were most of the forwarder's latency.
+
+// tcpPort is one published TCP port: its listener and its connections.
+// Loop thread only, except stop.
+type tcpPort struct {
+	loop   *loop
+	fd     int
+	key    uint64
 	target netip.AddrPort
-	ctx    context.Context // ends every connection
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	conns  map[*tcpConn]struct{}
+	// backoff after accept fails for want of descriptors or memory.
+	backoff time.Duration
+	paused  bool
 }
 
 func (d *Child) startTCP(f *os.File, target netip.AddrPort) (forwarder, error) {
-	l, err := net.FileListener(f)
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("use the passed listener: %w", err)
 	}
-	ln, ok := l.(*net.TCPListener)
-	if !ok {
-		l.Close()
-		return nil, fmt.Errorf("passed socket is a %T, not a TCP listener", l)
+	if err := prepareListener(fd); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("use the passed listener: %w", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	fw := &tcpForwarder{d: d, ln: ln, target: target, ctx: ctx, cancel: cancel}
-	fw.wg.Add(1)
-	go fw.acceptLoop()
-	return fw, nil
-}
-
-func (fw *tcpForwarder) stop() {
-	fw.cancel()
-	fw.ln.Close()
-	fw.wg.Wait()
-}
-
-func (fw *tcpForwarder) acceptLoop() {
-	defer fw.wg.Done()
-	var backoff time.Duration
-	for {
-		c, err := fw.ln.AcceptTCP()
-		if err != nil {
-			if fw.ctx.Err() != nil {
-				return
-			}
-			// Out of descriptors and the like: wait, as net/http does.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			fw.d.logf("accept on %s: %v; retrying in %v", fw.ln.Addr(), err, backoff)
-			select {
-			case <-time.After(backoff):
-				continue
-			case <-fw.ctx.Done():
-				return
-			}
-		}
-		backoff = 0
-		fw.wg.Add(1)
-		go fw.serve(c)
-	}
-}
-
-// serve dials the container for one client and moves the bytes.
-func (fw *tcpForwarder) serve(client *net.TCPConn) {
-	defer fw.wg.Done()
-	server, err := fw.d.dialTCP(fw.ctx, addrPortOf(client.RemoteAddr()), fw.target)
+	l, err := d.tcpLoop()
 	if err != nil {
-		fw.d.logf("forward %s to %s: %v", client.RemoteAddr(), fw.target, err)
-		client.Close()
-		return
+		unix.Close(fd)
+		return nil, err
 	}
-	join(fw.ctx, client, server)
-}
-
-// join copies both ways until both sides have ended, passing each
-// half-close on, and closes both. The copies are io.Copy between two
-// *net.TCPConn, which Go does with splice(2): the bytes stay in the
-// kernel. ctx ending closes both at once.
-func join(ctx context.Context, a, b *net.TCPConn) {
-	stop := context.AfterFunc(ctx, func() {
-		a.Close()
-		b.Close()
+	p := &tcpPort{loop: l, fd: fd, target: target, conns: map[*tcpConn]struct{}{}}
+	err = l.do(func() error {
+		p.key = l.add(fd, unix.EPOLLIN, p)
+		if p.key == 0 {
+			return errors.New("watch the passed listener: epoll refused it")
+		}
+		return nil
 	})
-	defer stop()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		copyHalf(b, a)
-	}()
-	copyHalf(a, b)
-	wg.Wait()
-	a.Close()
-	b.Close()
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return p, nil
 }
 
-// copyHalf copies src to dst; at src's end it half-closes dst, so the
-// other direction goes on. An error (a reset, say) ends both directions.
-func copyHalf(dst, src *net.TCPConn) {
-	if _, err := io.Copy(dst, src); err != nil {
-		dst.Close()
-		src.Close()
+// prepareListener checks fd is a listening TCP socket and sets it up.
+// Accepted sockets inherit the options, which saves setting them on each:
+// no Nagle delay on what the forwarder passes on, and keep-alive probes
+// (Go's defaults) to find clients that vanished.
+func prepareListener(fd int) error {
+	typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		return err
+	}
+	listening, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	if err != nil {
+		return err
+	}
+	if typ != unix.SOCK_STREAM || listening == 0 {
+		return errors.New("not a listening TCP socket")
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return err
+	}
+	for _, o := range inheritedOptions {
+		if err := unix.SetsockoptInt(fd, o.level, o.opt, o.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var inheritedOptions = []struct{ level, opt, value int }{
+	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
+	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, 15},
+	{unix.IPPROTO_TCP, unix.TCP_KEEPCNT, 9},
+}
+
+// stop closes the listener and every connection it accepted.
+func (p *tcpPort) stop() {
+	_ = p.loop.do(func() error {
+		p.close()
+		return nil
+	})
+}
+
+func (p *tcpPort) close() {
+	if p.fd < 0 {
 		return
 	}
-	_ = dst.CloseWrite()
-}
-
-func addrPortOf(a net.Addr) netip.AddrPort {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.AddrPort()
+	p.loop.remove(p.fd, p.key)
+	unix.Close(p.fd)
+	p.fd = -1
+	for c := range p.conns {
+		c.close()
 	}
-	return netip.AddrPort{}
 }
 
-// dialTCP connects to the container, as the client itself when that can
-// work (see transparent.go), else from the engine's own address.
-func (d *Child) dialTCP(ctx context.Context, client, target netip.AddrPort) (*net.TCPConn, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.dialTimeout())
-	defer cancel()
+// ready accepts what is waiting, a batch at a time so that one busy port
+// cannot starve the others (the listener is level-triggered).
+func (p *tcpPort) ready(uint32) {
+	for range 64 {
+		fd, sa, err := unix.Accept4(p.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		switch {
+		case err == nil:
+			p.backoff = 0
+			p.connect(fd, sockaddrAddrPort(sa))
+		case errors.Is(err, unix.EAGAIN):
+			return
+		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
+		default:
+			// Out of descriptors and the like: stop watching for a while,
+			// as net/http does, instead of spinning on the listener.
+			p.backoff = min(max(2*p.backoff, 5*time.Millisecond), time.Second)
+			p.loop.d.logf("accept on port %d: %v; retrying in %v", p.target.Port(), err, p.backoff)
+			p.paused = true
+			p.loop.modify(p.fd, p.key, 0)
+			p.loop.after(p.backoff, func() {
+				if p.fd >= 0 && p.paused {
+					p.paused = false
+					p.loop.modify(p.fd, p.key, unix.EPOLLIN)
+				}
+			})
+			return
+		}
+	}
+}
+
+// connect starts dialling the container for the client on fd.
+func (p *tcpPort) connect(client int, from netip.AddrPort) {
+	l := p.loop
+	server, err := l.d.dialSocket(from, p.target)
+	if err != nil {
+		l.d.logf("forward %s to %s: %v", from, p.target, err)
+		unix.Close(client)
+		return
+	}
+	c := &tcpConn{port: p, from: from, client: client, server: server, connecting: true}
+	c.up.src, c.up.dst = &c.clientSide, &c.serverSide
+	c.down.src, c.down.dst = &c.serverSide, &c.clientSide
+	c.clientSide.fd, c.serverSide.fd = client, server
+	const events = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+	c.clientSide.key = l.add(client, events, clientHandler{c})
+	c.serverSide.key = l.add(server, events, serverHandler{c})
+	if c.clientSide.key == 0 || c.serverSide.key == 0 {
+		l.d.logf("forward %s to %s: epoll refused a socket", from, p.target)
+		c.close()
+		return
+	}
+	p.conns[c] = struct{}{}
+	c.timer = l.after(l.d.dialTimeout(), func() {
+		if c.connecting {
+			l.d.logf("forward %s to %s: %v", from, p.target, unix.ETIMEDOUT)
+			c.close()
+		}
+	})
+}
+
+// dialSocket returns a non-blocking socket already connecting to target,
+// from the client's own address when that can work (see transparent.go).
+func (d *Child) dialSocket(client, target netip.AddrPort) (int, error) {
 	if d.wantTransparent(client, target) {
-		c, err := dialTransparent(ctx, client, target)
+		fd, err := connectSocket(target, func(fd int) error {
+			if err := transparentSockopts(fd); err != nil {
+				return err
+			}
+			sa := &unix.SockaddrInet4{Addr: client.Addr().Unmap().As4(), Port: int(client.Port())}
+			if err := unix.Bind(fd, sa); err != nil {
+				return fmt.Errorf("bind to %s: %w", client, err)
+			}
+			return nil
+		})
 		if err == nil {
-			return c, nil
+			return fd, nil
 		}
 		d.logf("dial %s as %s, falling back to a plain dial: %v", target, client, err)
 	}
-	// No keep-alive probes towards the container: it is on this host, and
-	// the client's side keeps Go's default probes to find dead peers.
-	dialer := net.Dialer{KeepAlive: -1}
-	c, err := dialer.DialContext(ctx, "tcp", target.String())
+	return connectSocket(target, nil)
+}
+
+// connectSocket makes a socket, lets setup prepare it, and starts the
+// connection; EINPROGRESS is the usual answer and not an error.
+func connectSocket(target netip.AddrPort, setup func(fd int) error) (int, error) {
+	family := unix.AF_INET
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Addr: target.Addr().Unmap().As4(), Port: int(target.Port())}
+	if target.Addr().Is6() && !target.Addr().Is4In6() {
+		family = unix.AF_INET6
+		sa = &unix.SockaddrInet6{Addr: target.Addr().As16(), Port: int(target.Port())}
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return -1, fmt.Errorf("socket: %w", err)
 	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		c.Close()
-		return nil, errors.New("dial returned a non-TCP connection")
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("TCP_NODELAY: %w", err)
 	}
-	return tc, nil
+	if setup != nil {
+		if err := setup(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	if err := unix.Connect(fd, sa); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		unix.Close(fd)
+		return -1, fmt.Errorf("connect to %s: %w", target, err)
+	}
+	return fd, nil
+}
+
+func sockaddrAddrPort(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
 }
 
 func (d *Child) dialTimeout() time.Duration {
@@ -155,4 +241,191 @@ func (d *Child) dialTimeout() time.Duration {
 		return d.DialTimeout
 	}
 	return DefaultDialTimeout
+}
+
+// tcpConn is one client joined to its container connection.
+type tcpConn struct {
+	port                   *tcpPort
+	from                   netip.AddrPort
+	client, server         int
+	clientSide, serverSide side
+	up, down               flow // client to server, server to client
+	connecting             bool
+	timer                  *timer
+	closed                 bool
+}
+
+// side is one socket and what epoll last said of it: readable and
+// writable stay true until a splice finds them not.
+type side struct {
+	fd                 int
+	key                uint64
+	readable, writable bool
+}
+
+func (s *side) note(events uint32) {
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		s.readable = true
+	}
+	if events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		s.writable = true
+	}
+}
+
+// flow is one direction: src's bytes wait in a pipe until dst takes them.
+type flow struct {
+	src, dst *side
+	pipe     *pipe // held only while bytes are in it
+	queued   int   // bytes in pipe
+	ended    bool  // src said EOF and dst was half-closed
+}
+
+type clientHandler struct{ c *tcpConn }
+type serverHandler struct{ c *tcpConn }
+
+func (h clientHandler) ready(events uint32) {
+	h.c.clientSide.note(events)
+	h.c.pump()
+}
+
+func (h serverHandler) ready(events uint32) {
+	c := h.c
+	c.serverSide.note(events)
+	if c.connecting {
+		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		if err := connectError(c.server); err != nil {
+			c.port.loop.d.logf("forward %s to %s: %v", c.from, c.port.target, err)
+			c.close()
+			return
+		}
+		c.connecting = false
+		c.port.loop.stopTimer(c.timer)
+		c.clientSide.readable, c.clientSide.writable = true, true
+	}
+	c.pump()
+}
+
+func connectError(fd int) error {
+	errno, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return unix.Errno(errno)
+	}
+	return nil
+}
+
+// pump moves what it can both ways; an error on either ends both, as a
+// reset ends a TCP connection.
+func (c *tcpConn) pump() {
+	if c.connecting || c.closed {
+		return
+	}
+	l := c.port.loop
+	upMore, err := l.move(&c.up)
+	if err != nil {
+		c.close()
+		return
+	}
+	downMore, err := l.move(&c.down)
+	if err != nil {
+		c.close()
+		return
+	}
+	if c.up.ended && c.down.ended {
+		c.close()
+		return
+	}
+	if upMore || downMore {
+		l.later(c.pump)
+	}
+}
+
+func (c *tcpConn) close() {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	l := c.port.loop
+	l.stopTimer(c.timer)
+	for _, f := range []*flow{&c.up, &c.down} {
+		if f.pipe != nil {
+			l.pipes.drop(f.pipe)
+			f.pipe = nil
+		}
+	}
+	for _, s := range []*side{&c.clientSide, &c.serverSide} {
+		if s.key != 0 {
+			l.remove(s.fd, s.key)
+		}
+		unix.Close(s.fd)
+	}
+	delete(c.port.conns, c)
+}
+
+// moveTurns bounds one direction's splices per turn, so that a fast
+// connection lets the others, and new clients, have the loop too.
+const moveTurns = 16
+
+// move runs one direction until src or dst would block, or its turns run
+// out: more says it could go on. At src's end it half-closes dst, so the
+// other direction goes on.
+func (l *loop) move(f *flow) (more bool, err error) {
+	for range moveTurns {
+		if f.queued > 0 {
+			if !f.dst.writable {
+				return false, nil
+			}
+			n, err := unix.Splice(f.pipe.r, nil, f.dst.fd, nil, f.queued, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			switch {
+			case errors.Is(err, unix.EAGAIN):
+				f.dst.writable = false
+				return false, nil
+			case errors.Is(err, unix.EINTR):
+				continue
+			case err != nil:
+				return false, err
+			}
+			f.queued -= int(n)
+			continue
+		}
+		if f.ended || !f.src.readable {
+			if f.pipe != nil { // empty: let others use it meanwhile
+				l.pipes.put(f.pipe)
+				f.pipe = nil
+			}
+			return false, nil
+		}
+		if f.pipe == nil {
+			p, err := l.pipes.get()
+			if err != nil {
+				return false, err
+			}
+			f.pipe = p
+		}
+		n, err := unix.Splice(f.src.fd, nil, f.pipe.w, nil, f.pipe.size, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			f.src.readable = false
+			l.pipes.put(f.pipe)
+			f.pipe = nil
+			return false, nil
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return false, err
+		case n == 0:
+			f.ended = true
+			l.pipes.put(f.pipe)
+			f.pipe = nil
+			// ENOTCONN: the peer reset meanwhile; the other direction sees it.
+			_ = unix.Shutdown(f.dst.fd, unix.SHUT_WR)
+			return false, nil
+		}
+		f.queued = int(n)
+	}
+	return true, nil
 }

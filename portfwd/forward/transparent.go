@@ -1,13 +1,11 @@
 package forward
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"sync"
-	"syscall"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -64,25 +62,6 @@ func (d *Child) wantTransparent(client, target netip.AddrPort) bool {
 		}
 	})
 	return d.transparent.err == nil
-}
-
-// dialTransparent connects to target from client's address and port.
-func dialTransparent(ctx context.Context, client, target netip.AddrPort) (*net.TCPConn, error) {
-	dialer := net.Dialer{
-		LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(client.Addr().Unmap(), client.Port())),
-		Control: func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = transparentSockopts(int(fd))
-			})
-			return errors.Join(err, serr)
-		},
-	}
-	c, err := dialer.DialContext(ctx, "tcp4", target.String())
-	if err != nil {
-		return nil, err
-	}
-	return c.(*net.TCPConn), nil
 }
 
 func transparentSockopts(fd int) error {
