@@ -11,8 +11,9 @@
 // connection's end, on either side, closes every listener: when the
 // daemon or its child dies, no port stays bound.
 //
-// TCP keeps the client's source address for IPv4 clients that are not on
-// loopback: the child's dialling socket is IP_TRANSPARENT, bound to the
+// TCP and UDP keep the client's source address for IPv4 clients that are
+// not on loopback: the child's dialling socket (a UDP flow's, for UDP) is
+// IP_TRANSPARENT, bound to the
 // client's address, and a netlink-installed policy route plus a small
 // nftables table (warren-portfwd) bring the container's replies back to it.
 package forward

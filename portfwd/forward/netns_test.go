@@ -365,4 +365,59 @@ func TestTransparentSource(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(b), "172.30.0.1:") {
 		t.Errorf("loopback client: the container saw %q (%v), want the gateway 172.30.0.1", b, err)
 	}
+
+	t.Run("udp", func(t *testing.T) {
+		// The container answers each datagram with the address it came from.
+		var pc net.PacketConn
+		nstest.InNetns(t, container, func() (err error) {
+			pc, err = net.ListenPacket("udp4", "172.30.0.2:8000")
+			return err
+		})
+		t.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				_, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				_, _ = pc.WriteTo([]byte(from.String()), from)
+			}
+		}()
+		up := freePort(t, "udp")
+		addPort(t, pd, port.Spec{Proto: "udp4", ParentIP: "0.0.0.0", ParentPort: up, ChildIP: "172.30.0.2", ChildPort: 8000})
+		ask := func(c net.Conn) (string, error) {
+			if _, err := c.Write([]byte("who am I?")); err != nil {
+				return "", err
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			buf := make([]byte, 1500)
+			n, err := c.Read(buf)
+			return string(buf[:n]), err
+		}
+		for i := range 2 { // two clients, two flows
+			var local, seen string
+			nstest.InNetns(t, client, func() error {
+				c, err := net.Dial("udp4", fmt.Sprintf("10.9.0.1:%d", up))
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				local = c.LocalAddr().String()
+				seen, err = ask(c)
+				return err
+			})
+			if seen != local {
+				t.Errorf("client %d: the container saw %q, want the client's %q", i, seen, local)
+			}
+		}
+		c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", up))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if seen, err := ask(c); err != nil || !strings.HasPrefix(seen, "172.30.0.1:") {
+			t.Errorf("loopback client: the container saw %q (%v), want the gateway 172.30.0.1", seen, err)
+		}
+	})
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // How a container's replies find a transparent socket. The child dials
-// the container from the client's own address (IP_TRANSPARENT); the
+// the container from the client's own address (IP_TRANSPARENT; a TCP
+// connection, or a UDP flow's connected socket); the
 // container answers that address through its gateway, the engine's
 // namespace, where the address is not local and would be routed out of
 // the uplink. So:

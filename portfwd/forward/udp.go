@@ -9,7 +9,10 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxDatagram is the largest UDP payload over IPv4.
@@ -17,8 +20,9 @@ const maxDatagram = 65507
 
 // udpForwarder reads the host socket the parent bound and gives each
 // client address a flow: a socket connected to the container whose
-// replies go back to that client through the host socket. Client
-// addresses are not kept for UDP (see transparent.go).
+// replies go back to that client through the host socket. As with TCP,
+// the flow's socket has the client's own address where that can work
+// (see transparent.go).
 type udpForwarder struct {
 	d      *Child
 	host   *net.UDPConn
@@ -112,7 +116,7 @@ func (fw *udpForwarder) flow(client netip.AddrPort) (*udpFlow, error) {
 	if len(fw.flows) >= fw.max {
 		return nil, fmt.Errorf("%d flows open, dropping a new client's datagram", fw.max)
 	}
-	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(fw.target))
+	conn, err := fw.d.dialUDP(client, fw.target)
 	if err != nil {
 		return nil, err
 	}
@@ -174,4 +178,40 @@ func (d *Child) udpMaxFlows() int {
 		return d.UDPMaxFlows
 	}
 	return DefaultUDPMaxFlows
+}
+
+// dialUDP connects a flow's socket to the container, from the client's
+// address when that can work, else from the engine's own.
+func (d *Child) dialUDP(client, target netip.AddrPort) (*net.UDPConn, error) {
+	if d.wantTransparent(client, target) {
+		c, err := dialTransparentUDP(client, target)
+		if err == nil {
+			return c, nil
+		}
+		d.logf("udp: dial %s as %s, falling back to a plain dial: %v", target, client, err)
+	}
+	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
+}
+
+func dialTransparentUDP(client, target netip.AddrPort) (*net.UDPConn, error) {
+	dialer := net.Dialer{
+		LocalAddr: net.UDPAddrFromAddrPort(netip.AddrPortFrom(client.Addr().Unmap(), client.Port())),
+		Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = transparentSockopts(int(fd))
+				if serr == nil {
+					// The same client may use one port towards two
+					// published ports; connected sockets tell them apart.
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+				}
+			})
+			return errors.Join(err, serr)
+		},
+	}
+	c, err := dialer.Dial("udp4", target.String())
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UDPConn), nil
 }
