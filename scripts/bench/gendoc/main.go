@@ -229,7 +229,7 @@ func render(w io.Writer, res map[string]map[string]series, versions [][2]string,
 // escape keeps a cell inside its table column.
 func escape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
-// target is one of issue 6's goals, reported as the measured ratio.
+// target is one of the issues' goals, reported as the measured ratio.
 type target struct {
 	goal, fig, against string
 	want               float64 // warren ÷ against must be >= want (or <= when atMost)
@@ -237,6 +237,8 @@ type target struct {
 }
 
 var targets = []target{
+	{"`-p` ≥ 0.8 × host loopback (port publishing)", "tp_in", "loopback", 0.8, false},
+	{"short connections through `-p` ≥ 0.5 × a loopback server (port publishing)", "conn_seq", "loopback", 0.5, false},
 	{"`-p` ≥ 0.9 × host loopback", "tp_in", "loopback", 0.9, false},
 	{"`-p -R` ≥ 0.9 × host loopback", "tp_in_R", "loopback", 0.9, false},
 	{"`-p` ahead of Podman's rootlessport", "tp_in", "podman_rootlessport", 1, false},
