@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -40,7 +41,7 @@ type Child struct {
 
 	mu    sync.Mutex
 	ports map[int]forwarder
-	loop  *loop // TCP's, from the first TCP port to the driver's end
+	loops []*loop // TCP's, from the first TCP port to the driver's end
 }
 
 // forwarder serves one published port until stop, which returns once
@@ -95,10 +96,10 @@ func (d *Child) RunChildDriver(opaque map[string]string, quit <-chan struct{}, d
 	err = d.serve(conn)
 	d.stopAll()
 	d.mu.Lock()
-	l := d.loop
-	d.loop = nil
+	loops := d.loops
+	d.loops = nil
 	d.mu.Unlock()
-	if l != nil {
+	for _, l := range loops {
 		l.close()
 	}
 	select {
@@ -185,19 +186,29 @@ func (d *Child) remove(id int) error {
 	return nil
 }
 
-// tcpLoop returns the loop that serves TCP ports, started on first use.
-func (d *Child) tcpLoop() (*loop, error) {
+// tcpLoops returns the loops that serve TCP ports, started on first use:
+// one per core the runtime uses, at most maxLoops.
+func (d *Child) tcpLoops() ([]*loop, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.loop == nil {
-		l, err := newLoop(d)
-		if err != nil {
-			return nil, err
+	if d.loops == nil {
+		for range min(runtime.GOMAXPROCS(0), maxLoops) {
+			l, err := newLoop(d)
+			if err != nil {
+				for _, l := range d.loops {
+					l.close()
+				}
+				d.loops = nil
+				return nil, err
+			}
+			d.loops = append(d.loops, l)
 		}
-		d.loop = l
 	}
-	return d.loop, nil
+	return d.loops, nil
 }
+
+// maxLoops: past a few, the kernel's own TCP work, not the loops, limits.
+const maxLoops = 4
 
 func (d *Child) stopAll() {
 	d.mu.Lock()

@@ -183,14 +183,6 @@ func (l *loop) add(fd int, events uint32, h handler) uint64 {
 	return key
 }
 
-func (l *loop) modify(fd int, key uint64, events uint32) {
-	ev := unix.EpollEvent{Events: events}
-	setKey(&ev, key)
-	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, fd, &ev); err != nil {
-		l.d.logf("port driver: epoll modify: %v", err)
-	}
-}
-
 // remove stops watching fd before it is closed: a copy of the
 // descriptor in a child being forked would otherwise keep it watched.
 func (l *loop) remove(fd int, key uint64) {

@@ -10,25 +10,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TCP is forwarded by one event loop (loop.go) for every published port:
-// it accepts, dials the container without blocking and moves the bytes
-// with splice(2), each direction through a pipe, so they stay in the
-// kernel. Go's netpoller could do the same with a goroutine per
-// direction, but every step of a short connection would then be a wake
-// between threads, and those wakes were most of the forwarder's latency.
+// TCP is forwarded by event loops (loop.go), one per core up to a few,
+// shared by every published port: they accept, dial the container without
+// blocking and move the bytes with splice(2), each direction through a
+// pipe, so they stay in the kernel. Go's netpoller could do the same with
+// a goroutine per direction, but every step of a short connection would
+// then be a wake between threads, and those wakes were most of the
+// forwarder's latency.
 
-// tcpPort is one published TCP port: its listener and its connections.
-// Loop thread only, except stop.
+// tcpPort is one published TCP port: its listener, watched by every loop;
+// the kernel wakes one loop per new connection (EPOLLEXCLUSIVE), which
+// then serves that connection to its end.
 type tcpPort struct {
-	loop   *loop
 	fd     int
-	key    uint64
 	target netip.AddrPort
-	conns  map[*tcpConn]struct{}
+	in     []*tcpListener
+}
+
+// tcpListener is a port as one loop sees it. Its loop's only.
+type tcpListener struct {
+	port  *tcpPort
+	loop  *loop
+	key   uint64 // 0 while not watched
+	conns map[*tcpConn]struct{}
 	// backoff after accept fails for want of descriptors or memory.
 	backoff time.Duration
-	paused  bool
+	closed  bool
 }
+
+// listenEvents: level-triggered, and only one waiting loop woken.
+const listenEvents = unix.EPOLLIN | unix.EPOLLEXCLUSIVE
 
 func (d *Child) startTCP(f *os.File, target netip.AddrPort) (forwarder, error) {
 	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
@@ -39,22 +50,25 @@ func (d *Child) startTCP(f *os.File, target netip.AddrPort) (forwarder, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("use the passed listener: %w", err)
 	}
-	l, err := d.tcpLoop()
+	loops, err := d.tcpLoops()
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	p := &tcpPort{loop: l, fd: fd, target: target, conns: map[*tcpConn]struct{}{}}
-	err = l.do(func() error {
-		p.key = l.add(fd, unix.EPOLLIN, p)
-		if p.key == 0 {
-			return errors.New("watch the passed listener: epoll refused it")
+	p := &tcpPort{fd: fd, target: target}
+	for _, l := range loops {
+		ln := &tcpListener{port: p, loop: l, conns: map[*tcpConn]struct{}{}}
+		err := l.do(func() error {
+			if ln.key = l.add(fd, listenEvents, ln); ln.key == 0 {
+				return errors.New("watch the passed listener: epoll refused it")
+			}
+			return nil
+		})
+		if err != nil {
+			p.stop()
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
+		p.in = append(p.in, ln)
 	}
 	return p, nil
 }
@@ -96,47 +110,55 @@ var inheritedOptions = []struct{ level, opt, value int }{
 
 // stop closes the listener and every connection it accepted.
 func (p *tcpPort) stop() {
-	_ = p.loop.do(func() error {
-		p.close()
-		return nil
-	})
+	for _, ln := range p.in {
+		_ = ln.loop.do(func() error {
+			ln.close()
+			return nil
+		})
+	}
+	unix.Close(p.fd)
 }
 
-func (p *tcpPort) close() {
-	if p.fd < 0 {
+func (ln *tcpListener) close() {
+	if ln.closed {
 		return
 	}
-	p.loop.remove(p.fd, p.key)
-	unix.Close(p.fd)
-	p.fd = -1
-	for c := range p.conns {
+	ln.closed = true
+	ln.unwatch()
+	for c := range ln.conns {
 		c.close()
+	}
+}
+
+func (ln *tcpListener) unwatch() {
+	if ln.key != 0 {
+		ln.loop.remove(ln.port.fd, ln.key)
+		ln.key = 0
 	}
 }
 
 // ready accepts what is waiting, a batch at a time so that one busy port
 // cannot starve the others (the listener is level-triggered).
-func (p *tcpPort) ready(uint32) {
+func (ln *tcpListener) ready(uint32) {
 	for range 64 {
-		fd, sa, err := unix.Accept4(p.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		fd, sa, err := unix.Accept4(ln.port.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		switch {
 		case err == nil:
-			p.backoff = 0
-			p.connect(fd, sockaddrAddrPort(sa))
+			ln.backoff = 0
+			ln.connect(fd, sockaddrAddrPort(sa))
 		case errors.Is(err, unix.EAGAIN):
 			return
 		case errors.Is(err, unix.EINTR), errors.Is(err, unix.ECONNABORTED):
 		default:
 			// Out of descriptors and the like: stop watching for a while,
 			// as net/http does, instead of spinning on the listener.
-			p.backoff = min(max(2*p.backoff, 5*time.Millisecond), time.Second)
-			p.loop.d.logf("accept on port %d: %v; retrying in %v", p.target.Port(), err, p.backoff)
-			p.paused = true
-			p.loop.modify(p.fd, p.key, 0)
-			p.loop.after(p.backoff, func() {
-				if p.fd >= 0 && p.paused {
-					p.paused = false
-					p.loop.modify(p.fd, p.key, unix.EPOLLIN)
+			// (EPOLLEXCLUSIVE cannot be modified, only removed and added.)
+			ln.backoff = min(max(2*ln.backoff, 5*time.Millisecond), time.Second)
+			ln.loop.d.logf("accept on port %d: %v; retrying in %v", ln.port.target.Port(), err, ln.backoff)
+			ln.unwatch()
+			ln.loop.after(ln.backoff, func() {
+				if !ln.closed && ln.key == 0 {
+					ln.key = ln.loop.add(ln.port.fd, listenEvents, ln)
 				}
 			})
 			return
@@ -145,15 +167,15 @@ func (p *tcpPort) ready(uint32) {
 }
 
 // connect starts dialling the container for the client on fd.
-func (p *tcpPort) connect(client int, from netip.AddrPort) {
-	l := p.loop
-	server, err := l.d.dialSocket(from, p.target)
+func (ln *tcpListener) connect(client int, from netip.AddrPort) {
+	l, target := ln.loop, ln.port.target
+	server, err := l.d.dialSocket(from, target)
 	if err != nil {
-		l.d.logf("forward %s to %s: %v", from, p.target, err)
+		l.d.logf("forward %s to %s: %v", from, target, err)
 		unix.Close(client)
 		return
 	}
-	c := &tcpConn{port: p, from: from, client: client, server: server, connecting: true}
+	c := &tcpConn{ln: ln, from: from, connecting: true}
 	c.up.src, c.up.dst = &c.clientSide, &c.serverSide
 	c.down.src, c.down.dst = &c.serverSide, &c.clientSide
 	c.clientSide.fd, c.serverSide.fd = client, server
@@ -161,14 +183,14 @@ func (p *tcpPort) connect(client int, from netip.AddrPort) {
 	c.clientSide.key = l.add(client, events, clientHandler{c})
 	c.serverSide.key = l.add(server, events, serverHandler{c})
 	if c.clientSide.key == 0 || c.serverSide.key == 0 {
-		l.d.logf("forward %s to %s: epoll refused a socket", from, p.target)
+		l.d.logf("forward %s to %s: epoll refused a socket", from, target)
 		c.close()
 		return
 	}
-	p.conns[c] = struct{}{}
+	ln.conns[c] = struct{}{}
 	c.timer = l.after(l.d.dialTimeout(), func() {
 		if c.connecting {
-			l.d.logf("forward %s to %s: %v", from, p.target, unix.ETIMEDOUT)
+			l.d.logf("forward %s to %s: %v", from, target, unix.ETIMEDOUT)
 			c.close()
 		}
 	})
@@ -245,9 +267,8 @@ func (d *Child) dialTimeout() time.Duration {
 
 // tcpConn is one client joined to its container connection.
 type tcpConn struct {
-	port                   *tcpPort
+	ln                     *tcpListener
 	from                   netip.AddrPort
-	client, server         int
 	clientSide, serverSide side
 	up, down               flow // client to server, server to client
 	connecting             bool
@@ -295,13 +316,13 @@ func (h serverHandler) ready(events uint32) {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
 		}
-		if err := connectError(c.server); err != nil {
-			c.port.loop.d.logf("forward %s to %s: %v", c.from, c.port.target, err)
+		if err := connectError(c.serverSide.fd); err != nil {
+			c.ln.loop.d.logf("forward %s to %s: %v", c.from, c.ln.port.target, err)
 			c.close()
 			return
 		}
 		c.connecting = false
-		c.port.loop.stopTimer(c.timer)
+		c.ln.loop.stopTimer(c.timer)
 		c.clientSide.readable, c.clientSide.writable = true, true
 	}
 	c.pump()
@@ -324,7 +345,7 @@ func (c *tcpConn) pump() {
 	if c.connecting || c.closed {
 		return
 	}
-	l := c.port.loop
+	l := c.ln.loop
 	upMore, err := l.move(&c.up)
 	if err != nil {
 		c.close()
@@ -349,7 +370,7 @@ func (c *tcpConn) close() {
 		return
 	}
 	c.closed = true
-	l := c.port.loop
+	l := c.ln.loop
 	l.stopTimer(c.timer)
 	for _, f := range []*flow{&c.up, &c.down} {
 		if f.pipe != nil {
@@ -363,7 +384,7 @@ func (c *tcpConn) close() {
 		}
 		unix.Close(s.fd)
 	}
-	delete(c.port.conns, c)
+	delete(c.ln.conns, c)
 }
 
 // moveTurns bounds one direction's splices per turn, so that a fast
