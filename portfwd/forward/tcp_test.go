@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -8,7 +9,10 @@ import (
 	"time"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"warren/internal/nstest"
 )
 
 // TestAcceptedSocketsInheritOptions: the forwarder sets TCP_NODELAY and
@@ -128,4 +132,101 @@ func sinkTCP(t *testing.T) int {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// openConns counts the connections the child's loops hold.
+func openConns(t *testing.T, child *Child) int {
+	t.Helper()
+	child.mu.Lock()
+	loops := child.loops
+	child.mu.Unlock()
+	n := 0
+	for _, l := range loops {
+		_ = l.do(func() error {
+			for _, h := range l.handlers {
+				if _, ok := h.(clientHandler); ok {
+					n++
+				}
+			}
+			return nil
+		})
+	}
+	return n
+}
+
+// expectClosed reads c until the forwarder closes it.
+func expectClosed(t *testing.T, c net.Conn) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil && !isReset(err) {
+		t.Fatalf("client connection: %v, want it closed by the forwarder", err)
+	}
+}
+
+func isReset(err error) bool { return errors.Is(err, unix.ECONNRESET) }
+
+// TestRefusedDialClosesClient: nothing listens in the container, so the
+// client is closed and nothing is left open.
+func TestRefusedDialClosesClient(t *testing.T) {
+	p := startPair(t, nil)
+	hp := freePort(t, "tcp")
+	addPort(t, p.parent, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildIP: "127.0.0.1", ChildPort: freePort(t, "tcp")})
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expectClosed(t, c)
+	waitFor(t, "the forwarder to drop the connection", func() bool { return openConns(t, p.child) == 0 })
+}
+
+// TestDialTimeout: a container that never answers the SYN; the client is
+// closed once DialTimeout passes. An address on a veth in a namespace of
+// the test's own stands for the silent container.
+func TestDialTimeout(t *testing.T) {
+	if !nstest.InOwnNetns(t) {
+		return
+	}
+	if err := linkUp("lo"); err != nil {
+		t.Fatal(err)
+	}
+	// The SYNs go to a made-up neighbour on the far end, where nothing
+	// answers them; the kernel would retry for minutes.
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "near"}, PeerName: "far"}
+	if err := netlink.LinkAdd(veth); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr("192.0.2.1/24")
+	if err := netlink.AddrAdd(veth, addr); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"near", "far"} {
+		if err := linkUp(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	near, err := netlink.LinkByName("near")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("02:00:00:00:00:02")
+	if err := netlink.NeighAdd(&netlink.Neigh{LinkIndex: near.Attrs().Index, State: netlink.NUD_PERMANENT, IP: net.ParseIP("192.0.2.2"), HardwareAddr: mac}); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = 300 * time.Millisecond
+	p := startPair(t, func(c *Child) { c.DialTimeout = timeout })
+	hp := freePort(t, "tcp")
+	addPort(t, p.parent, port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildIP: "192.0.2.2", ChildPort: 80})
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	waitFor(t, "the dial to start", func() bool { return openConns(t, p.child) == 1 })
+	expectClosed(t, c)
+	if waited := time.Since(start); waited < timeout/2 {
+		t.Errorf("closed after %v, before the dial timeout %v", waited, timeout)
+	}
+	waitFor(t, "the forwarder to drop the connection", func() bool { return openConns(t, p.child) == 0 })
 }
