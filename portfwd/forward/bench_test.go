@@ -124,7 +124,7 @@ func publishVia(b *testing.B, pd port.ParentDriver, cd port.ChildDriver, server 
 
 // sinkServer reads each connection to its end and answers the byte count.
 func sinkServer(b *testing.B) int {
-	return benchServer(b, func(c *net.TCPConn) {
+	return tcpServer(b, func(c *net.TCPConn) {
 		var n uint64
 		buf := make([]byte, streamChunk)
 		for {
@@ -140,7 +140,7 @@ func sinkServer(b *testing.B) int {
 
 // pingServer answers one 4-byte request with "pong".
 func pingServer(b *testing.B) int {
-	return benchServer(b, func(c *net.TCPConn) {
+	return tcpServer(b, func(c *net.TCPConn) {
 		buf := make([]byte, 4)
 		if _, err := io.ReadFull(c, buf); err == nil {
 			_, _ = c.Write([]byte("pong"))
@@ -148,13 +148,15 @@ func pingServer(b *testing.B) int {
 	})
 }
 
-func benchServer(b *testing.B, serve func(*net.TCPConn)) int {
-	b.Helper()
+// tcpServer serves each connection to 127.0.0.1:PORT with serve, until
+// the test ends, and returns PORT.
+func tcpServer(tb testing.TB, serve func(*net.TCPConn)) int {
+	tb.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
