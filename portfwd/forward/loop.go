@@ -30,6 +30,7 @@ type loop struct {
 	timers   timerHeap
 	pipes    pipePool
 	again    []func() // work that stopped only to let others go first
+	spare    []func() // again's other buffer, so turns do not allocate
 }
 
 // handler is told what epoll reported for its descriptor.
@@ -137,10 +138,12 @@ func (l *loop) run() {
 		}
 		l.timers.fire(time.Now())
 		again := l.again
-		l.again = nil
-		for _, f := range again {
+		l.again = l.spare[:0]
+		for i, f := range again {
 			f()
+			again[i] = nil
 		}
+		l.spare = again
 		if woken && l.serveRequests() {
 			l.pipes.closeAll()
 			unix.Close(l.epfd)
