@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // maxDatagram is the largest UDP payload over IPv4.
@@ -181,7 +179,9 @@ func (d *Child) udpMaxFlows() int {
 }
 
 // dialUDP connects a flow's socket to the container, from the client's
-// address when that can work, else from the engine's own.
+// address when that can work, else from the engine's own (as when one
+// client port already has a flow towards another published port: its
+// address is taken then, as for TCP).
 func (d *Child) dialUDP(client, target netip.AddrPort) (*net.UDPConn, error) {
 	if d.wantTransparent(client, target) {
 		c, err := dialTransparentUDP(client, target)
@@ -200,11 +200,6 @@ func dialTransparentUDP(client, target netip.AddrPort) (*net.UDPConn, error) {
 			var serr error
 			err := c.Control(func(fd uintptr) {
 				serr = transparentSockopts(int(fd))
-				if serr == nil {
-					// The same client may use one port towards two
-					// published ports; connected sockets tell them apart.
-					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-				}
 			})
 			return errors.Join(err, serr)
 		},
