@@ -60,7 +60,10 @@ func TestSecondDaemonRefused(t *testing.T) {
 
 // descendants counts the processes below pid (the daemon's tree, including
 // the namespaced engine and every container process).
-func descendants(pid int) int {
+func descendants(pid int) int { return len(processTree(pid)) }
+
+// processTree lists every process below pid.
+func processTree(pid int) []int {
 	children := map[int][]int{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
@@ -68,27 +71,39 @@ func descendants(pid int) int {
 		if err != nil {
 			continue
 		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the command, which is in parentheses and may hold spaces.
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) > 1 {
+		if fields := procStat(p); len(fields) > 1 {
 			ppid, _ := strconv.Atoi(fields[1])
 			children[ppid] = append(children[ppid], p)
 		}
 	}
-	n := 0
+	var tree []int
 	var walk func(int)
 	walk = func(p int) {
 		for _, c := range children[p] {
-			n++
+			tree = append(tree, c)
 			walk(c)
 		}
 	}
 	walk(pid)
-	return n
+	return tree
+}
+
+// procStat is /proc/pid/stat's fields after the command, which is in
+// parentheses and may hold spaces: state, ppid, ...; nil once pid is gone.
+func procStat(pid int) []string {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+}
+
+// exited tells whether pid has closed its files: it is gone or a zombie.
+// An exiting process loses /proc/pid/exe before it closes its files, so
+// that is no sign.
+func exited(pid int) bool {
+	fields := procStat(pid)
+	return len(fields) == 0 || fields[0] == "Z" || fields[0] == "X"
 }
 
 // rm -f leaves no process behind: not the container's init, not its
@@ -118,13 +133,11 @@ func daemonsFor(runDir string) []int {
 		return err == nil && bytes.Contains(env, []byte("WARREN_RUNTIME_DIR="+runDir+"\x00"))
 	}
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil || !match(e.Name()) {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil || !match(e.Name()) {
 			continue
 		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) > 1 && !match(fields[1]) {
-			p, _ := strconv.Atoi(e.Name())
+		if fields := procStat(p); len(fields) > 1 && !match(fields[1]) {
 			pids = append(pids, p)
 		}
 	}

@@ -430,11 +430,15 @@ func TestPortReleasedAfterDaemonSIGKILL(t *testing.T) {
 	hp := freePort(t)
 	d.mustRun(t, "run", "-d", "--name", "web", "-p", fmt.Sprintf("%d:5000", hp), "warren/webapp")
 	wantWebapp(t, loopback(hp))
+	daemon := d.proc.cmd.Process.Pid
+	tree := append(processTree(daemon), daemon)
 	if err := d.proc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	<-d.proc.done
-	waitFor(t, 30*time.Second, "the killed daemon's processes to go", func() bool { return len(daemonsFor(d.runDir)) == 0 })
+	waitFor(t, 30*time.Second, "the killed daemon's processes to go", func() bool {
+		return !slices.ContainsFunc(tree, func(pid int) bool { return !exited(pid) })
+	})
 	wantRefused(t, "tcp", loopback(hp))
 	waitBindable(t, hp)
 	// The next command starts a new daemon; the container is no longer

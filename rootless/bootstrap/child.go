@@ -20,8 +20,9 @@ func IsChild() bool { return os.Getenv(envPipeFD) != "" }
 
 // ChildMain runs the RootlessKit child; it never returns. It is pid 1 of the
 // daemon's pid namespace: when it dies, the kernel kills every process in
-// there (the engine, the containers), and the port listeners live in the
-// parent, so a killed daemon leaves nothing running and nothing bound.
+// there (the engine, the containers); the port listeners live in the
+// parent and in this process, so a killed daemon leaves nothing running
+// and nothing bound.
 func ChildMain() {
 	os.Exit(runChild())
 }
