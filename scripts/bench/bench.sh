@@ -27,6 +27,7 @@ fi
 [ -x bin/warren ] && cp bin/warren "$out/warren"
 CGO_ENABLED=0 go build -trimpath -o "$out/connserver" ./scripts/bench/connserver
 CGO_ENABLED=0 go build -trimpath -o "$out/connload" ./scripts/bench/connload
+CGO_ENABLED=0 go build -trimpath -o "$out/splicerelay" ./scripts/bench/splicerelay
 go run ./scripts/bench/image -connserver "$out/connserver" -out "$out/bench-image.tar" >/dev/null
 go build -o "$out/gendoc" ./scripts/bench/gendoc
 cp scripts/bench/{run.sh,figures.sh,lib.sh,versions.sh} "$out/"

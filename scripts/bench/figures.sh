@@ -128,6 +128,21 @@ fig_c2c_podman() {
 	podman rm -f -t 0 wb-srv >/dev/null 2>&1
 }
 
+# ---- b'. the floor of any userland forwarder: a bare splice relay joins
+# the client to a second connection on the host's loopback, to an iperf3
+# server on the host (no namespace, no bridge)
+fig_in_relay() {
+	local relay_port=$((PORT + 1)) rp
+	iperf3 -s -1 --forceflush -p "$relay_port" >"$TMPD/srv" 2>&1 &
+	HS=$!
+	"$RELAY" -listen "127.0.0.1:$PORT" -target "127.0.0.1:$relay_port" >"$TMPD/relay" 2>&1 &
+	rp=$!
+	wait_file "$TMPD/srv" "Server listening" && wait_file "$TMPD/relay" listening &&
+		timeout $TMO $CLI $1 -c 127.0.0.1 -p "$PORT" | gbps
+	stop_pid "$rp"
+	stop_pid "$HS"
+}
+
 # figure|source|function and arguments|the exact command, for the docs
 THROUGHPUT="
 tp_in|loopback|fig_loopback ''|iperf3 -s -1 -p $PORT; $CLI -c 127.0.0.1 -p $PORT
@@ -136,12 +151,14 @@ tp_in|podman_rootlessport|fig_in_podman '' ''|podman run -d -p $PORT:5201 IMG ip
 tp_in|podman_slirp4netns|fig_in_podman '--network slirp4netns:port_handler=slirp4netns' ''|podman run -d --network slirp4netns:port_handler=slirp4netns -p $PORT:5201 IMG iperf3 -s -1; $CLI -c 127.0.0.1 -p $PORT
 tp_in|pasta|fig_in_pasta ''|pasta --config-net -q -t $PORT:5201 -u none -T none -U none -- iperf3 -s -1; $CLI -c 127.0.0.1 -p $PORT
 tp_in|rk_builtin|fig_in_rk ''|rootlesskit --net=slirp4netns --port-driver=builtin -- iperf3 -s -1; rootlessctl add-ports 127.0.0.1:$PORT:5201/tcp; $CLI -c 127.0.0.1 -p $PORT
+tp_in|relay|fig_in_relay ''|iperf3 -s -1 -p $((PORT + 1)); splicerelay -listen 127.0.0.1:$PORT -target 127.0.0.1:$((PORT + 1)); $CLI -c 127.0.0.1 -p $PORT
 tp_in_R|loopback|fig_loopback -R|iperf3 -s -1 -p $PORT; $CLI -R -c 127.0.0.1 -p $PORT
 tp_in_R|warren|fig_in_warren -R|as tp_in, client -R
 tp_in_R|podman_rootlessport|fig_in_podman '' -R|as tp_in, client -R
 tp_in_R|podman_slirp4netns|fig_in_podman '--network slirp4netns:port_handler=slirp4netns' -R|as tp_in, client -R
 tp_in_R|pasta|fig_in_pasta -R|as tp_in, client -R
 tp_in_R|rk_builtin|fig_in_rk -R|as tp_in, client -R
+tp_in_R|relay|fig_in_relay -R|as tp_in, client -R
 tp_out|warren|fig_out_warren ''|iperf3 -s -1 -p $PORT (host); warren run --rm IMG $CLI -c host.warren.internal -p $PORT
 tp_out|podman_slirp4netns|fig_out_podman ''|iperf3 -s -1 -p $PORT (host); podman run --rm --network slirp4netns:allow_host_loopback=true IMG $CLI -c 10.0.2.2 -p $PORT (MTU 65520, podman's default)
 tp_out|pasta|fig_out_pasta ''|iperf3 -s -1 -p $PORT (host); pasta --config-net -q -t none -u none -T none -U none -- $CLI -c GATEWAY -p $PORT (default MTU 65520; GATEWAY = host's default gateway, mapped to its loopback)

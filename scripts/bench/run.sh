@@ -5,7 +5,7 @@
 # neither measured nor touched. A warren feature that does not work yet
 # records "NOTYET reason" for its rows; a failing peer records "FAIL".
 # Usage: run.sh BENCH_DIR RESULTS   (BENCH_DIR holds warren, connserver,
-# connload and bench-image.tar)
+# connload, splicerelay and bench-image.tar)
 set -uo pipefail
 BENCH_DIR="$(cd "$1" && pwd)"
 RESULTS="$2"
@@ -20,6 +20,7 @@ mkdir -p "$RESULTS"
 TMPD="$(mktemp -d /tmp/warren-bench.XXXXXX)"
 CONNSERVER="$BENCH_DIR/connserver"
 CONNLOAD="$BENCH_DIR/connload"
+RELAY="$BENCH_DIR/splicerelay"
 RKSD="$XDG_RUNTIME_DIR/wb-rk"
 export PATH="$BENCH_DIR:$PATH"
 

@@ -54,6 +54,7 @@ var columns = []struct {
 	sources []string
 }{
 	{"host loopback", []string{"loopback"}},
+	{"bare splice relay", []string{"relay"}},
 	{"warren", []string{"warren"}},
 	{"rootless Podman (rootlessport / pasta / slirp4netns)", []string{"podman_rootlessport", "podman_bridge", "podman_default", "podman_none", "pasta", "podman_slirp4netns"}},
 	{"RootlessKit builtin", []string{"rk_builtin", "rk_slirp4netns"}},
@@ -222,6 +223,7 @@ func render(w io.Writer, res map[string]map[string]series, versions [][2]string,
 	fmt.Fprintln(w, "For ms, MiB, counts, s and descriptors lower is better, so a ratio below 1 favours warren; for Gbit/s and conn/s higher is better.")
 	fmt.Fprintln(w)
 	renderTargets(w, res, p)
+	renderFloor(w, res)
 	renderNotes(w)
 	renderCommands(w, res, p)
 }
@@ -290,6 +292,28 @@ func helperCell(res map[string]map[string]series, scale int) string {
 	}
 	extra := full - idle
 	return fmt.Sprintf("%s more processes with %d containers | %s", num(extra), scale, map[bool]string{true: "yes", false: "no"}[extra < float64(scale)/2])
+}
+
+// renderFloor says how far a bare splice relay, the floor of any userland
+// forwarder, got from host loopback, and how close warren came to it.
+func renderFloor(w io.Writer, res map[string]map[string]series) {
+	var parts []string
+	for _, f := range []struct{ fig, what string }{{"tp_in", "`-p`"}, {"tp_in_R", "`-p -R`"}} {
+		relay, _, _, ok := res[f.fig]["relay"].stats()
+		lo, _, _, lok := res[f.fig]["loopback"].stats()
+		wm, _, _, wok := res[f.fig]["warren"].stats()
+		if !ok || !lok || !wok || lo == 0 || relay == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: the relay %.2f × host loopback, warren %.2f × the relay", f.what, relay/lo, wm/relay))
+	}
+	if len(parts) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "## The floor of a userland forwarder")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The bare splice relay (scripts/bench/splicerelay) joins the client to a second TCP connection on the host's loopback and splices the bytes, a blocking thread per direction: no namespace, bridge or event loop. It keeps only what every userland forwarder must do (a second connection, and the bytes through the kernel twice), so it is about the best a rootless `-p` can reach here. In this run, "+strings.Join(parts, "; ")+".")
+	fmt.Fprintln(w)
 }
 
 func renderNotes(w io.Writer) {

@@ -137,7 +137,7 @@ func bestPeer(sources map[string]series, lowerBetter bool) (name string, median 
 	}
 	sort.Strings(names) // ties resolve the same way every time
 	for _, n := range names {
-		if n == "warren" || n == "loopback" {
+		if n == "warren" || n == "loopback" || n == "relay" { // limits, not peers
 			continue
 		}
 		m, _, _, has := sources[n].stats()

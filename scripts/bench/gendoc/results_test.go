@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,6 +67,7 @@ func TestCell(t *testing.T) {
 func TestBestPeerAndRatio(t *testing.T) {
 	sources := map[string]series{
 		"loopback":            {values: []float64{100}},
+		"relay":               {values: []float64{90}},
 		"warren":              {values: []float64{60}},
 		"podman_rootlessport": {values: []float64{50}},
 		"pasta":               {values: []float64{30}},
@@ -109,5 +111,29 @@ func TestTargetCell(t *testing.T) {
 		if got := targetCell(sources, tc.t); got != tc.want {
 			t.Errorf("targetCell(%+v) = %q, want %q", tc.t, got, tc.want)
 		}
+	}
+}
+
+func TestRenderFloor(t *testing.T) {
+	res := map[string]map[string]series{
+		"tp_in": {
+			"loopback": {values: []float64{20}},
+			"relay":    {values: []float64{15}},
+			"warren":   {values: []float64{12}},
+		},
+		"tp_in_R": {"loopback": {values: []float64{20}}, "warren": {values: []float64{12}}},
+	}
+	var b strings.Builder
+	renderFloor(&b, res)
+	if want := "`-p`: the relay 0.75 × host loopback, warren 0.80 × the relay."; !strings.Contains(b.String(), want) {
+		t.Errorf("renderFloor wrote %q, want it to say %q", b.String(), want)
+	}
+	if strings.Contains(b.String(), "`-p -R`") {
+		t.Errorf("renderFloor reported -R without a relay figure: %q", b.String())
+	}
+	b.Reset()
+	renderFloor(&b, map[string]map[string]series{})
+	if b.Len() != 0 {
+		t.Errorf("renderFloor without relay figures wrote %q", b.String())
 	}
 }
