@@ -207,7 +207,7 @@ func render(w io.Writer, res map[string]map[string]series, versions [][2]string,
 		fmt.Fprintf(w, " %s |", c.heading)
 	}
 	fmt.Fprintln(w, " warren ÷ best peer |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, strings.Repeat("|---", len(columns)+3)+"|")
 	for _, f := range figures(p) {
 		sources := res[f.id]
 		if sources == nil {

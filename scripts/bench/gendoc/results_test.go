@@ -137,3 +137,25 @@ func TestRenderFloor(t *testing.T) {
 		t.Errorf("renderFloor without relay figures wrote %q", b.String())
 	}
 }
+
+// Every row of the results table, its header and its rule have as many
+// cells as there are columns.
+func TestResultsTableShape(t *testing.T) {
+	res := map[string]map[string]series{
+		"tp_in": {"loopback": {values: []float64{20}}, "relay": {values: []float64{15}}, "warren": {values: []float64{12}}},
+	}
+	var b strings.Builder
+	render(&b, res, nil, params{})
+	text := b.String()
+	table := text[strings.Index(text, "| figure"):]
+	lines := strings.Split(table[:strings.Index(table, "\n\n")], "\n")
+	if len(lines) < 3 {
+		t.Fatalf("results table too short:\n%s", table)
+	}
+	want := strings.Count(lines[0], "|")
+	for _, l := range lines[1:] {
+		if got := strings.Count(strings.ReplaceAll(l, `\|`, ""), "|"); got != want {
+			t.Errorf("row %q has %d bars, the header %d", l, got, want)
+		}
+	}
+}
