@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -213,4 +214,18 @@ func TestDialTimeout(t *testing.T) {
 		t.Errorf("closed after %v, before the dial timeout %v", waited, timeout)
 	}
 	waitFor(t, "the forwarder to drop the connection", func() bool { return openConns(t, p.child) == 0 })
+}
+
+// Loops blocked in epoll_wait leave a P for the rest of the process.
+func TestSpareProc(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	spareProc(2)
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Errorf("GOMAXPROCS with 2 loops on 2 = %d, want 3", got)
+	}
+	runtime.GOMAXPROCS(8)
+	spareProc(4)
+	if got := runtime.GOMAXPROCS(0); got != 8 {
+		t.Errorf("GOMAXPROCS with 4 loops on 8 = %d, want 8 (left alone)", got)
+	}
 }
