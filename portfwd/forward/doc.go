@@ -7,9 +7,10 @@
 // back synchronously, and hands that socket to the child over a unix
 // socket (SCM_RIGHTS). The child, in the engine's network namespace,
 // accepts on it, dials the container and lets the kernel move the bytes
-// (splice), every TCP port on one epoll loop (loop.go, tcp.go). No connection ever crosses the parent, and the control
-// connection's end, on either side, closes every listener: when the
-// daemon or its child dies, no port stays bound.
+// (splice) on epoll loops, one per core the runtime uses, each watching
+// every TCP port (loop.go, tcp.go). No connection ever crosses the
+// parent, and the control connection's end, on either side, closes every
+// listener: when the daemon or its child dies, no port stays bound.
 //
 // TCP and UDP keep the client's source address for IPv4 clients that are
 // not on loopback: the child's dialling socket (a UDP flow's, for UDP) is
