@@ -212,7 +212,8 @@ func (d *Child) tcpLoops() ([]*loop, error) {
 // loops that sit in epoll_wait. With none free, the runtime's monitor
 // takes a blocked loop's P back every 20 µs and starts a thread to use
 // it, which finds nothing to do and sleeps again: measured on 2 cores,
-// a third fewer futex calls and 5-10 % more short connections a second.
+// a third fewer futex calls and about 5 % more short connections a
+// second.
 func spareProc(loops int) {
 	if runtime.GOMAXPROCS(0) <= loops {
 		runtime.GOMAXPROCS(loops + 1)
