@@ -53,6 +53,10 @@ func runSuite(m *testing.M) (code int) {
 		return 1
 	}
 	code = m.Run()
+	if code != 0 && suite.daemon != nil {
+		// The daemon's side of a failure is lost with its folder otherwise.
+		fmt.Fprintf(os.Stderr, "e2e: the suite daemon's log, last 80 lines:\n%s\n", tail(readFile(suite.daemon.log), 80))
+	}
 	if err := teardownSuite(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e teardown:", err)
 		code = 1
