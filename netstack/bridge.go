@@ -123,6 +123,11 @@ func (b *Bridge) createBridge() error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = DefaultBridge
 	attrs.MTU = b.cfg.MTU
+	// A bridge without an address of its own takes the lowest of its
+	// ports' and changes it as veths come and go; a container that had
+	// learned the old one then sends its frames to no one, and its open
+	// connections stall. Docker gives its bridge a fixed MAC for this.
+	attrs.HardwareAddr = MACFromIP(b.gateway)
 	br := &netlink.Bridge{LinkAttrs: attrs}
 	if err := b.nl.LinkAdd(br); err != nil {
 		return fmt.Errorf("create bridge %s: %w", DefaultBridge, err)

@@ -11,7 +11,8 @@ import (
 // way Docker's bridge does: the locally administered prefix 02:42 followed
 // by the four address bytes (172.17.0.2 -> 02:42:ac:11:00:02). Addresses
 // are unique on the bridge, so the MACs are too, and a reader of
-// `ip neigh` sees which container a MAC belongs to.
+// `ip neigh` sees which container a MAC belongs to. The bridge gets the
+// gateway's, so no container's can equal it.
 func MACFromIP(ip netip.Addr) net.HardwareAddr {
 	a := ip.As4()
 	return net.HardwareAddr{0x02, 0x42, a[0], a[1], a[2], a[3]}

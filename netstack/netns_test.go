@@ -174,6 +174,98 @@ func TestBridgeAttachDetach(t *testing.T) {
 	checkNothingLeft(t)
 }
 
+// The bridge keeps the MAC it was given while ports come and go: a
+// container that learned it keeps its connection through the gateway
+// after the port with the lowest MAC (which a bridge without an address
+// of its own would have taken) leaves.
+func TestBridgeKeepsItsMAC(t *testing.T) {
+	if !nstest.InOwnNetns(t) {
+		return
+	}
+	uplinkStandIn(t)
+	b := setupForTest(t, DefaultConfig())
+	defer b.Close()
+	want := MACFromIP(b.Gateway()).String()
+	checkMAC := func(when string) {
+		t.Helper()
+		br, err := netlink.LinkByName(DefaultBridge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := br.Attrs().HardwareAddr.String(); got != want {
+			t.Errorf("%s: %s has MAC %s, want %s", when, DefaultBridge, got, want)
+		}
+	}
+	checkMAC("after Setup")
+
+	lowID := "aaaaaaa1" + strings.Repeat("0", 56)
+	if _, err := b.Attach(lowID, nstest.Sleeper(t)); err != nil {
+		t.Fatal(err)
+	}
+	low, err := netlink.LinkByName(hostVethName(lowID))
+	if err == nil {
+		err = netlink.LinkSetHardwareAddr(low, net.HardwareAddr{0, 0, 0, 0, 0, 1})
+	}
+	if err != nil {
+		t.Fatalf("give a port the lowest MAC: %v", err)
+	}
+	checkMAC("with a port of a lower MAC")
+
+	// A second container learns the gateway's MAC and opens a connection.
+	pid := nstest.Sleeper(t)
+	if _, err := b.Attach("bbbbbbb2"+strings.Repeat("0", 56), pid); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", netip.AddrPortFrom(b.Gateway(), 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); _, _ = io.Copy(c, c) }()
+		}
+	}()
+	var conn net.Conn
+	inNetns(t, pid, func() {
+		conn, err = net.DialTimeout("tcp4", ln.Addr().String(), 5*time.Second)
+	})
+	if err != nil {
+		t.Fatalf("container -> gateway: %v", err)
+	}
+	defer conn.Close()
+	echo := func(msg string) error {
+		_ = conn.SetDeadline(time.Now().Add(3 * time.Second))
+		if _, err := conn.Write([]byte(msg)); err != nil {
+			return err
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(conn, got); err != nil {
+			return err
+		}
+		if string(got) != msg {
+			return fmt.Errorf("echo %q, want %q", got, msg)
+		}
+		return nil
+	}
+	if err := echo("before"); err != nil {
+		t.Fatalf("echo through the gateway: %v", err)
+	}
+
+	if err := b.Detach(lowID); err != nil {
+		t.Fatal(err)
+	}
+	b.WaitUnplugged()
+	checkMAC("after that port left")
+	if err := echo("after"); err != nil {
+		t.Errorf("the connection through the gateway after a port left: %v", err)
+	}
+}
+
 // A container whose namespace died (its veth went with it) detaches fine.
 func TestDetachAfterContainerDied(t *testing.T) {
 	if !nstest.InOwnNetns(t) {

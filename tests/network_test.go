@@ -123,6 +123,73 @@ func TestNetOutboundTCPToHost(t *testing.T) {
 	}
 }
 
+// A container's open connection through the gateway outlives the other
+// containers on the bridge. A bridge without a MAC of its own takes the
+// lowest of its ports' and changes it when that port leaves; a container
+// that had learned it would then send into the void (this stalled
+// `nc host.warren.internal` in CI). Docker fixes the bridge's MAC too.
+func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	lines := make(chan string, 4)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	nextLine := func(want string) {
+		t.Helper()
+		select {
+		case l := <-lines:
+			if l != want {
+				t.Fatalf("host read %q, want %q", l, want)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("the host never read %q from the container", want)
+		}
+	}
+	var others []string
+	for range 4 {
+		name, _ := runDetached(t, warrenCLI, "busybox", "sleep", "1000")
+		others = append(others, name)
+	}
+	gw := inspectField(t, others[0], "{{.NetworkSettings.Gateway}}")
+	gatewayMAC := func(args ...string) string {
+		t.Helper()
+		// nc to a closed port makes the container resolve the gateway.
+		out := mustWarren(t, append(args, "sh", "-c", "nc -w 1 "+gw+" 9 </dev/null; cat /proc/net/arp")...)
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) >= 4 && f[0] == gw {
+				return f[3]
+			}
+		}
+		t.Fatalf("no ARP entry for the gateway %s:\n%s", gw, out)
+		return ""
+	}
+	client, _ := runDetached(t, warrenCLI, "busybox", "sh", "-c", fmt.Sprintf(
+		"(echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo after) | nc host.warren.internal %d",
+		ln.Addr().(*net.TCPAddr).Port))
+	nextLine("before")
+	learned := gatewayMAC("exec", client)
+
+	mustWarren(t, append([]string{"rm", "-f"}, others...)...)
+	mustWarren(t, "exec", client, "touch", "/tmp/go")
+	nextLine("after")
+	if now := gatewayMAC("run", "--rm", "busybox"); now != learned {
+		t.Errorf("the gateway's MAC changed from %s to %s as containers left", learned, now)
+	}
+}
+
 func TestNetOutboundHTTPToHost(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
