@@ -419,6 +419,41 @@ func TestICCFalseAndLinks(t *testing.T) {
 	checkNothingLeft(t)
 }
 
+// Attach returns once the kernel has both ends of the veth up: a
+// container's first frames are not dropped while the link watcher lags.
+func TestAttachReturnsWithTheLinkUp(t *testing.T) {
+	if !nstest.InOwnNetns(t) {
+		return
+	}
+	uplinkStandIn(t)
+	b := setupForTest(t, DefaultConfig())
+	defer b.Close()
+	for i := range 20 {
+		id := fmt.Sprintf("%07x", i)
+		pid := nstest.Sleeper(t)
+		ep, err := b.Attach(id, pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, err := netlink.LinkByName(ep.HostVeth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var eth netlink.Link
+		inNetns(t, pid, func() { eth, err = netlink.LinkByName(containerIfname) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, c := host.Attrs().OperState, eth.Attrs().OperState; h != netlink.OperUp || c != netlink.OperUp {
+			t.Errorf("attach %d returned with %s %s and eth0 %s", i, ep.HostVeth, h, c)
+		}
+		if err := b.Detach(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.WaitUnplugged()
+}
+
 func TestFiftyEndpoints(t *testing.T) {
 	if !nstest.InOwnNetns(t) {
 		return
