@@ -13,8 +13,8 @@ if is_root; then
 	scripts/setup-root.sh
 fi
 
-step "unit tests"
-go test ./...
+step "unit tests (race detector)"
+go test -race ./...
 
 step "lint"
 make --no-print-directory lint

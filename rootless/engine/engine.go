@@ -142,6 +142,8 @@ func (e *Engine) restore() error {
 // newID returns 64 random hex digits, avoiding ones whose 12-digit prefix is
 // already used so short IDs stay unambiguous.
 func (e *Engine) newID() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for {
 		var b [32]byte
 		if _, err := rand.Read(b[:]); err != nil {

@@ -374,6 +374,51 @@ func TestStopKillRemove(t *testing.T) {
 	create(t, e, "stubborn", container.Config{}, nil) // the name is free again
 }
 
+// Containers created, run and removed from many clients at once: the
+// engine's maps are shared by all of them (go test -race checks).
+func TestConcurrentLifecycles(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				resp, err := e.ContainerCreate(ctx, "", &container.CreateRequest{
+					Config:     &container.Config{Image: "busybox", Cmd: []string{"echo", "hi"}},
+					HostConfig: &container.HostConfig{AutoRemove: true},
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+				w, err := e.ContainerWait(ctx, resp.ID, container.WaitConditionRemoved)
+				if err == nil {
+					err = e.ContainerStart(ctx, resp.ID)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				if res := <-w; res.StatusCode != 0 {
+					errs <- fmt.Errorf("%s exited %d", resp.ID[:12], res.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := len(e.containers()); n != 0 {
+		t.Errorf("%d containers left after --rm runs", n)
+	}
+}
+
 func TestFailedStart(t *testing.T) {
 	e, _, _ := newTestEngine(t)
 	ctx := context.Background()

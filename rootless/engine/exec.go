@@ -189,8 +189,8 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams) {
 	}
 	code, _ := p.Wait()
 	copiers.Wait()
-	p.Close()
 	x.mu.Lock()
+	p.Close() // ExecResize uses the console under x.mu
 	x.running, x.exitCode, x.proc = false, &code, nil
 	x.mu.Unlock()
 }

@@ -338,11 +338,11 @@ func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, exite
 	defer e.wg.Done()
 	code, err := p.Wait()
 	copiers.Wait()
-	p.Close()
-	c.endOutput()
 	c.mu.Lock()
+	p.Close() // ContainerResize uses the console under c.mu
 	e.unpublish(c)
 	c.mu.Unlock()
+	c.endOutput()
 	e.detach(c.rec.ID, ep)
 
 	c.mu.Lock()
