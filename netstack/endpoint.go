@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -263,7 +264,8 @@ func (b *Bridge) deleteVeth(name string) error {
 	if err == nil {
 		err = b.nl.LinkDel(link)
 	}
-	if err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) {
+	// ENODEV: the namespace died between the lookup and the delete.
+	if err != nil && !errors.As(err, new(netlink.LinkNotFoundError)) && !errors.Is(err, syscall.ENODEV) {
 		return fmt.Errorf("remove veth %s: %w", name, err)
 	}
 	return nil
