@@ -73,8 +73,8 @@ func TestNetInspectAddresses(t *testing.T) {
 	})
 }
 
-// hostTCPServer listens on the host's 127.0.0.1 and answers each
-// connection's first line with "host got <line>".
+// hostTCPServer listens on the host's 127.0.0.1, passes on every line a
+// connection sends and answers each with "host got <line>".
 func hostTCPServer(t *testing.T) (port int, lines <-chan string) {
 	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -92,13 +92,11 @@ func hostTCPServer(t *testing.T) (port int, lines <-chan string) {
 			go func() {
 				defer conn.Close()
 				_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-				line, err := bufio.NewReader(conn).ReadString('\n')
-				if err != nil {
-					return
+				sc := bufio.NewScanner(conn)
+				for sc.Scan() {
+					got <- sc.Text()
+					fmt.Fprintf(conn, "host got %s\n", sc.Text())
 				}
-				line = strings.TrimSuffix(line, "\n")
-				got <- line
-				fmt.Fprintf(conn, "host got %s\n", line)
 			}()
 		}
 	}()
@@ -130,23 +128,7 @@ func TestNetOutboundTCPToHost(t *testing.T) {
 // `nc host.warren.internal` in CI). Docker fixes the bridge's MAC too.
 func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	lines := make(chan string, 4)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		sc := bufio.NewScanner(c)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
+	port, lines := hostTCPServer(t)
 	nextLine := func(want string) {
 		t.Helper()
 		select {
@@ -177,8 +159,7 @@ func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
 		return ""
 	}
 	client, _ := runDetached(t, warrenCLI, "busybox", "sh", "-c", fmt.Sprintf(
-		"(echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo after) | nc host.warren.internal %d",
-		ln.Addr().(*net.TCPAddr).Port))
+		"(echo before; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo after) | nc host.warren.internal %d", port))
 	nextLine("before")
 	learned := gatewayMAC("exec", client)
 
