@@ -7,7 +7,7 @@ import (
 
 	"warren/rootless/bootstrap"
 	"warren/rootless/engine"
-	"warren/rootless/runtime"
+	"warren/rootless/sandbox"
 )
 
 func main() {
@@ -16,9 +16,9 @@ func main() {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "__init":
-			runtime.InitMain()
+			sandbox.InitMain()
 		case "__exec":
-			runtime.ExecMain()
+			sandbox.ExecMain()
 		case "__engine":
 			if err := engine.Main(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "warren engine:", err)

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -40,8 +40,8 @@ type clientVersion struct {
 
 func newClientVersion(api *client.Client) clientVersion {
 	v := clientVersion{
-		Version: version, DefaultAPIVersion: client.MaxAPIVersion, GoVersion: goruntime.Version(),
-		GitCommit: gitCommit, BuildTime: reformatTime(buildTime), Os: goruntime.GOOS, Arch: goruntime.GOARCH,
+		Version: version, DefaultAPIVersion: client.MaxAPIVersion, GoVersion: runtime.Version(),
+		GitCommit: gitCommit, BuildTime: reformatTime(buildTime), Os: runtime.GOOS, Arch: runtime.GOARCH,
 	}
 	v.APIVersion = v.DefaultAPIVersion
 	if api != nil {

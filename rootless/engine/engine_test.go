@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,7 +19,7 @@ import (
 
 	"warren/rootless/api"
 	"warren/rootless/image"
-	"warren/rootless/runtime"
+	"warren/rootless/sandbox"
 )
 
 // fakeStore knows one image, busybox.
@@ -59,17 +59,17 @@ func (fakeStore) Inspect(*image.Image) imagetypes.InspectResponse {
 // fakeRunner runs tiny in-process "programs" named by Args[0].
 type fakeRunner struct {
 	mu    sync.Mutex
-	specs []*runtime.Spec
+	specs []*sandbox.Spec
 }
 
-func (f *fakeRunner) Create(spec *runtime.Spec) (process, error) {
+func (f *fakeRunner) Create(spec *sandbox.Spec) (process, error) {
 	f.mu.Lock()
 	f.specs = append(f.specs, spec)
 	f.mu.Unlock()
 	return newFakeProc(spec.Args, spec.OpenStdin, true), nil
 }
 
-func (f *fakeRunner) Exec(pid int, spec *runtime.ExecSpec) (process, error) {
+func (f *fakeRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
 	p := newFakeProc(spec.Args, spec.OpenStdin, false)
 	return p, p.Start()
 }
@@ -539,7 +539,7 @@ func TestPrefixAmbiguity(t *testing.T) {
 func TestGoroutinesEnd(t *testing.T) {
 	e, _, _ := newTestEngine(t)
 	ctx := context.Background()
-	before := goruntime.NumGoroutine()
+	before := runtime.NumGoroutine()
 	for i := 0; i < 20; i++ {
 		id := create(t, e, "", container.Config{Cmd: []string{"echo", "x"}, OpenStdin: true}, nil)
 		att, _ := e.ContainerAttach(ctx, id, api.AttachOptions{Streams: api.Streams{Stdout: io.Discard}, Stream: true})
@@ -555,10 +555,10 @@ func TestGoroutinesEnd(t *testing.T) {
 	e.wg.Wait()
 	// Goroutines that just closed a channel may still be returning.
 	deadline := time.Now().Add(5 * time.Second)
-	for goruntime.NumGoroutine() > before && time.Now().Before(deadline) {
-		goruntime.Gosched()
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		runtime.Gosched()
 	}
-	if n := goruntime.NumGoroutine(); n > before {
+	if n := runtime.NumGoroutine(); n > before {
 		t.Errorf("%d goroutines after the load, %d before", n, before)
 	}
 }

@@ -12,14 +12,14 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"warren/rootless/api"
-	"warren/rootless/runtime"
+	"warren/rootless/sandbox"
 )
 
 // execConfig is one exec: created, then started once.
 type execConfig struct {
 	id, containerID string
 	req             container.ExecCreateRequest
-	spec            runtime.ExecSpec
+	spec            sandbox.ExecSpec
 
 	mu       sync.Mutex
 	started  bool
@@ -54,7 +54,7 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 		return "", err
 	}
 	x := &execConfig{id: randomID(), containerID: c.rec.ID, req: *req}
-	x.spec = runtime.ExecSpec{
+	x.spec = sandbox.ExecSpec{
 		Args:       req.Cmd,
 		Env:        execEnv(cfg.Hostname, req.Tty, linkEnv(c.rec.Name, sources), cfg.Env, req.Env),
 		Cwd:        firstNonEmpty(req.WorkingDir, cfg.WorkingDir),

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -92,7 +93,7 @@ func sandboxKey(r record) string {
 	if !r.State.running() || r.State.Pid == 0 {
 		return ""
 	}
-	return "/proc/" + itoa(r.State.Pid) + "/ns/net"
+	return fmt.Sprintf("/proc/%d/ns/net", r.State.Pid)
 }
 
 func joinColon(s []string) string {

@@ -11,7 +11,7 @@ import (
 	imagetypes "github.com/moby/moby/api/types/image"
 
 	"warren/rootless/image"
-	"warren/rootless/runtime"
+	"warren/rootless/sandbox"
 )
 
 // imageStore is the part of *image.Store the engine uses; tests fake it.
@@ -48,10 +48,10 @@ type process interface {
 	Close()
 }
 
-// runner starts processes; the real one is package runtime.
+// runner starts processes; the real one is package sandbox.
 type runner interface {
-	Create(spec *runtime.Spec) (process, error)
-	Exec(pid int, spec *runtime.ExecSpec) (process, error)
+	Create(spec *sandbox.Spec) (process, error)
+	Exec(pid int, spec *sandbox.ExecSpec) (process, error)
 }
 
 // Network attaches containers in bridge mode to the engine's bridge. It is
@@ -70,19 +70,19 @@ type Endpoint struct {
 	ID        string // Docker's EndpointID
 }
 
-// realRunner adapts package runtime.
+// realRunner adapts package sandbox.
 type realRunner struct{}
 
-func (realRunner) Create(spec *runtime.Spec) (process, error) {
-	p, err := runtime.Create(spec)
+func (realRunner) Create(spec *sandbox.Spec) (process, error) {
+	p, err := sandbox.Create(spec)
 	if err != nil {
 		return nil, err
 	}
 	return &runtimeProcess{p: p, started: false}, nil
 }
 
-func (realRunner) Exec(pid int, spec *runtime.ExecSpec) (process, error) {
-	p, err := runtime.Exec(pid, spec)
+func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
+	p, err := sandbox.Exec(pid, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (realRunner) Exec(pid int, spec *runtime.ExecSpec) (process, error) {
 }
 
 type runtimeProcess struct {
-	p       *runtime.Process
+	p       *sandbox.Process
 	started bool
 }
 

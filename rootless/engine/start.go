@@ -13,7 +13,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
-	"warren/rootless/runtime"
+	"warren/rootless/sandbox"
 )
 
 // ContainerStart starts a created or exited container.
@@ -28,7 +28,7 @@ func (e *Engine) ContainerStart(ctx context.Context, name string) error {
 // netTarget is where a container's network (and, with container:X, its
 // /etc files) come from.
 type netTarget struct {
-	netns                   string // runtime.Spec.NetNS
+	netns                   string // sandbox.Spec.NetNS
 	hosts, hostname, resolv string
 }
 
@@ -168,13 +168,13 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 }
 
 // spec builds the runtime's description of the container's first process.
-func (c *Container) spec(target netTarget, linkEnv []string) (*runtime.Spec, error) {
+func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, error) {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	mounts, err := bindMounts(hc)
 	if err != nil {
 		return nil, err
 	}
-	return &runtime.Spec{
+	return &sandbox.Spec{
 		ID:             c.rec.ID,
 		Hostname:       cfg.Hostname,
 		Lowers:         c.rec.Lowers,
@@ -201,8 +201,8 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*runtime.Spec, err
 
 // bindMounts turns -v host:container[:ro] and --mount type=bind into
 // runtime mounts. Named volumes are not supported yet.
-func bindMounts(hc *container.HostConfig) ([]runtime.Mount, error) {
-	var out []runtime.Mount
+func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
+	var out []sandbox.Mount
 	for _, b := range hc.Binds {
 		parts := strings.Split(b, ":")
 		if len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
@@ -212,7 +212,7 @@ func bindMounts(hc *container.HostConfig) ([]runtime.Mount, error) {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 				"invalid volume specification: '%s': named volumes are not supported by warren; use an absolute host path", b))
 		}
-		m := runtime.Mount{Source: parts[0], Destination: parts[1]}
+		m := sandbox.Mount{Source: parts[0], Destination: parts[1]}
 		if len(parts) == 3 {
 			for _, opt := range strings.Split(parts[2], ",") {
 				switch opt {
@@ -230,7 +230,7 @@ func bindMounts(hc *container.HostConfig) ([]runtime.Mount, error) {
 		if m.Type != "bind" {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("mount type %q is not supported by warren", m.Type))
 		}
-		out = append(out, runtime.Mount{Source: m.Source, Destination: m.Target, ReadOnly: m.ReadOnly})
+		out = append(out, sandbox.Mount{Source: m.Source, Destination: m.Target, ReadOnly: m.ReadOnly})
 	}
 	return out, nil
 }

@@ -3,8 +3,9 @@ package engine
 import (
 	"context"
 	"os"
-	goruntime "runtime"
+	"runtime"
 	"strconv"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/swarm"
@@ -38,9 +39,9 @@ func (e *Engine) Version(ctx context.Context) system.VersionResponse {
 		Version:       Version,
 		APIVersion:    apiVersion,
 		MinAPIVersion: minAPIVersion,
-		Os:            goruntime.GOOS,
-		Arch:          goruntime.GOARCH,
-		GoVersion:     goruntime.Version(),
+		Os:            runtime.GOOS,
+		Arch:          runtime.GOARCH,
+		GoVersion:     runtime.Version(),
 		KernelVersion: kernel,
 		GitCommit:     GitCommit,
 		BuildTime:     BuildTime,
@@ -50,9 +51,9 @@ func (e *Engine) Version(ctx context.Context) system.VersionResponse {
 			Details: map[string]string{
 				"ApiVersion":    apiVersion,
 				"MinAPIVersion": minAPIVersion,
-				"GoVersion":     goruntime.Version(),
-				"Os":            goruntime.GOOS,
-				"Arch":          goruntime.GOARCH,
+				"GoVersion":     runtime.Version(),
+				"Os":            runtime.GOOS,
+				"Arch":          runtime.GOARCH,
 				"KernelVersion": kernel,
 				"GitCommit":     GitCommit,
 				"BuildTime":     BuildTime,
@@ -92,10 +93,10 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		Name:              host,
 		ServerVersion:     Version,
 		OperatingSystem:   operatingSystem(),
-		OSType:            goruntime.GOOS,
-		Architecture:      goruntime.GOARCH,
+		OSType:            runtime.GOOS,
+		Architecture:      runtime.GOARCH,
 		KernelVersion:     kernelVersion(),
-		NCPU:              goruntime.NumCPU(),
+		NCPU:              runtime.NumCPU(),
 		MemTotal:          int64(si.Totalram) * int64(si.Unit),
 		DockerRootDir:     e.dataDir,
 		SecurityOptions:   []string{"name=rootless"},
@@ -110,15 +111,15 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 func operatingSystem() string {
 	data, err := os.ReadFile("/etc/os-release")
 	if err != nil {
-		return goruntime.GOOS
+		return runtime.GOOS
 	}
-	for _, line := range splitLines(string(data)) {
-		if v, ok := cutPrefix(line, "PRETTY_NAME="); ok {
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
 			if u, err := strconv.Unquote(v); err == nil {
 				return u
 			}
 			return v
 		}
 	}
-	return goruntime.GOOS
+	return runtime.GOOS
 }

@@ -15,7 +15,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -134,7 +134,7 @@ func Image(base v1.Image, layer v1.Layer, cfg v1.Config) (v1.Image, error) {
 	}
 	file = file.DeepCopy()
 	file.Config = cfg
-	file.Architecture = goruntime.GOARCH
+	file.Architecture = runtime.GOARCH
 	file.OS = "linux"
 	file.Created = v1.Time{Time: Epoch}
 	return mutate.ConfigFile(img, file)

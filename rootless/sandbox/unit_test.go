@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"encoding/json"

@@ -1,8 +1,8 @@
-// Package runtime runs container processes in their own namespaces: the
+// Package sandbox runs container processes in their own namespaces: the
 // re-executed `warren __init` that builds the root (overlay, pivot_root,
 // /proc, /dev, /sys, /etc files, binds) and execs the user's command, and
 // `exec` into a running container.
-package runtime
+package sandbox
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -303,7 +303,7 @@ func startOn(cmd *exec.Cmd, enter func() error) error {
 	go func() {
 		// Never unlocked: the thread dies with this goroutine instead of
 		// going back to the scheduler inside the container's namespaces.
-		goruntime.LockOSThread()
+		runtime.LockOSThread()
 		if err := enter(); err != nil {
 			done <- err
 			return

@@ -1,4 +1,4 @@
-package runtime
+package sandbox
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"runtime"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -18,7 +18,7 @@ import (
 // per thread, and execve must come from the thread that holds them) and,
 // if body returns, reports the error to the engine and exits.
 func childMain(body func() error) {
-	goruntime.LockOSThread()
+	runtime.LockOSThread()
 	// The sync socket must not leak into the user's command, and its
 	// closing on exec is how the engine learns the exec succeeded.
 	unix.CloseOnExec(syncFd)
