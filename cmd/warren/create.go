@@ -33,7 +33,7 @@ type createFlags struct {
 
 	env, envFiles, volumes, publish, expose, links, addHosts   []string
 	dns, dnsSearch, dnsOptions, labels, capAdd, capDrop, tmpfs []string
-	attach, mounts                                             []string
+	attach, mounts, securityOpts                               []string
 
 	consoleSize [2]uint
 	image       string
@@ -72,6 +72,7 @@ func containerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "read-only", Usage: "Mount the container's root filesystem as read only"},
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "Restart policy to apply when a container exits"},
 		&cli.BoolFlag{Name: "rm", Usage: "Automatically remove the container and its associated anonymous volumes when it exits"},
+		&cli.StringSliceFlag{Name: "security-opt", Usage: "Security Options"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "Signal to stop the container"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "Timeout (in seconds) to stop a container"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "Mount a tmpfs directory"},
@@ -95,8 +96,8 @@ func readCreateFlags(c *cli.Context) createFlags {
 		addHosts: c.StringSlice("add-host"), dns: c.StringSlice("dns"), dnsSearch: c.StringSlice("dns-search"),
 		dnsOptions: c.StringSlice("dns-option"), labels: c.StringSlice("label"), capAdd: c.StringSlice("cap-add"),
 		capDrop: c.StringSlice("cap-drop"), tmpfs: c.StringSlice("tmpfs"), attach: c.StringSlice("attach"),
-		mounts: c.StringSlice("mount"),
-		image:  c.Args().First(), cmd: c.Args().Tail(),
+		mounts: c.StringSlice("mount"), securityOpts: c.StringSlice("security-opt"),
+		image: c.Args().First(), cmd: c.Args().Tail(),
 	}
 	if c.IsSet("init") {
 		v := c.Bool("init")
@@ -296,6 +297,11 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 			return nil, err
 		}
 	}
+	securityOpts, err := parseSecurityOpts(f.securityOpts)
+	if err != nil {
+		return nil, err
+	}
+	securityOpts, maskedPaths, readonlyPaths := parseSystemPaths(securityOpts)
 	swappiness := int64(-1)
 	hc := &container.HostConfig{
 		Binds:           binds,
@@ -317,6 +323,9 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		ReadonlyRootfs:  f.readOnly,
 		Tmpfs:           parseTmpfs(f.tmpfs),
 		Init:            f.init,
+		SecurityOpt:     securityOpts,
+		MaskedPaths:     maskedPaths,
+		ReadonlyPaths:   readonlyPaths,
 	}
 	hc.MemorySwappiness = &swappiness
 	return hc, nil

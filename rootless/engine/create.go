@@ -42,6 +42,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 		return container.CreateResponse{}, err
 	}
 	normalizeHostConfig(&hc)
+	if err := checkSecurity(&hc); err != nil {
+		return container.CreateResponse{}, err
+	}
 	if err := checkNetworkMode(hc.NetworkMode); err != nil {
 		return container.CreateResponse{}, err
 	}

@@ -53,6 +53,11 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	if err != nil {
 		return "", err
 	}
+	// Docker's exec runs under the container's filter, even --privileged.
+	filter, err := seccompFor(hc)
+	if err != nil {
+		return "", err
+	}
 	x := &execConfig{id: randomID(), containerID: c.rec.ID, req: *req}
 	x.spec = sandbox.ExecSpec{
 		Args:       req.Cmd,
@@ -64,6 +69,7 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 		Privileged: req.Privileged || hc.Privileged,
 		CapAdd:     hc.CapAdd,
 		CapDrop:    hc.CapDrop,
+		Seccomp:    filter,
 	}
 	e.mu.Lock()
 	e.execs[x.id] = x

@@ -174,6 +174,10 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 	if err != nil {
 		return nil, err
 	}
+	filter, err := seccompFor(hc)
+	if err != nil {
+		return nil, err
+	}
 	return &sandbox.Spec{
 		ID:             c.rec.ID,
 		Hostname:       cfg.Hostname,
@@ -196,6 +200,7 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		CapDrop:        hc.CapDrop,
 		Privileged:     hc.Privileged,
 		ReadonlyRootfs: hc.ReadonlyRootfs,
+		Seccomp:        filter,
 	}, nil
 }
 

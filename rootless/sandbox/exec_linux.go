@@ -36,7 +36,7 @@ func runExec() error {
 			return err
 		}
 	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true})
+	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
 }
 
 func enterRoot(pid int, cwd string) error {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"warren/rootless/seccomp"
 )
 
 // childMain is the common frame of `warren __init` and `warren __exec`: it
@@ -48,6 +50,7 @@ type process struct {
 	User       string
 	Caps       []string
 	NoNewPrivs bool
+	Seccomp    *seccomp.Program
 }
 
 // execProcess becomes the user's command: resolve the user in the root's
@@ -64,6 +67,9 @@ func execProcess(p process) error {
 	env := withHome(p.Env, u.Home)
 	name, err := lookPath(p.Args[0], env)
 	if err != nil {
+		return err
+	}
+	if err := installSeccomp(p.Seccomp); err != nil {
 		return err
 	}
 	if err := unix.Exec(name, p.Args, env); err != nil {

@@ -54,7 +54,7 @@ func runInit() error {
 	if m.Type != msgGo {
 		return fmt.Errorf("unexpected message %q from engine", m.Type)
 	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true})
+	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
 }
 
 // buildRoot mounts the container's root and everything in it, pivots into

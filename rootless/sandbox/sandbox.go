@@ -18,6 +18,8 @@ import (
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+
+	"warren/rootless/seccomp"
 )
 
 // Mount is one -v bind.
@@ -50,6 +52,8 @@ type Spec struct {
 	CapAdd, CapDrop []string
 	Privileged      bool
 	ReadonlyRootfs  bool
+	// Seccomp is the system call filter the command runs under; nil = none.
+	Seccomp *seccomp.Program
 }
 
 // ExecSpec describes a process started in a running container.
@@ -62,6 +66,8 @@ type ExecSpec struct {
 	OpenStdin       bool
 	Privileged      bool
 	CapAdd, CapDrop []string
+	// Seccomp is the container's filter, which exec'd processes share.
+	Seccomp *seccomp.Program
 }
 
 // Process is a container's init or exec process. With Tty, Console is the
