@@ -19,7 +19,7 @@ func parseSecurityOpts(opts []string) ([]string, error) {
 			k, v, ok = strings.Cut(opt, ":")
 		}
 		if (!ok || v == "") && k != "no-new-privileges" {
-			return nil, fmt.Errorf("invalid --security-opt: %q", opt)
+			return nil, fmt.Errorf("Invalid --security-opt: %q", opt) // the docker CLI v28 capitalises it
 		}
 		if k == "seccomp" && v != "builtin" && v != "unconfined" {
 			f, err := os.ReadFile(v)

@@ -29,8 +29,8 @@ func TestParseSecurityOpts(t *testing.T) {
 			[]string{"seccomp=unconfined", "seccomp=builtin", "apparmor=unconfined", "label:disable"}, ""},
 		{[]string{"seccomp=" + good}, []string{`seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`}, ""},
 		{[]string{"foo=bar"}, []string{"foo=bar"}, ""}, // the daemon refuses unknown keys
-		{[]string{"foo"}, nil, `invalid --security-opt: "foo"`},
-		{[]string{"seccomp="}, nil, `invalid --security-opt: "seccomp="`},
+		{[]string{"foo"}, nil, `Invalid --security-opt: "foo"`},
+		{[]string{"seccomp="}, nil, `Invalid --security-opt: "seccomp="`},
 		{[]string{"seccomp=" + missing}, nil, "opening seccomp profile (" + missing + ") failed: open " + missing + ": no such file or directory"},
 		{[]string{"seccomp=" + bad}, nil, "compacting json for seccomp profile (" + bad + ") failed: invalid character 'n' looking for beginning of object key string"},
 	} {

@@ -201,6 +201,8 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		Privileged:     hc.Privileged,
 		ReadonlyRootfs: hc.ReadonlyRootfs,
 		Seccomp:        filter,
+		MaskedPaths:    hc.MaskedPaths,
+		ReadonlyPaths:  hc.ReadonlyPaths,
 	}, nil
 }
 

@@ -78,10 +78,9 @@ func buildRoot(spec *Spec) (*os.File, error) {
 	if err := mountSys(root, spec.Privileged); err != nil {
 		return nil, err
 	}
-	if !spec.Privileged {
-		if err := maskPaths(root); err != nil {
-			return nil, err
-		}
+	if err := maskPaths(root, pathsOr(spec.MaskedPaths, maskedPaths, spec.Privileged),
+		pathsOr(spec.ReadonlyPaths, readonlyPaths, spec.Privileged)); err != nil {
+		return nil, err
 	}
 	if err := bindEtcFiles(root, spec); err != nil {
 		return nil, err
@@ -333,11 +332,24 @@ var (
 	}
 )
 
+// pathsOr is a container's own list (HostConfig.MaskedPaths or
+// ReadonlyPaths; empty from systempaths=unconfined), else Docker's default,
+// which --privileged empties.
+func pathsOr(own, def []string, privileged bool) []string {
+	switch {
+	case own != nil:
+		return own
+	case privileged:
+		return nil
+	}
+	return def
+}
+
 // maskPaths covers files with /dev/null and folders with an empty
 // read-only tmpfs, and makes the read-only paths so; paths this kernel
 // lacks are skipped.
-func maskPaths(root string) error {
-	for _, p := range maskedPaths {
+func maskPaths(root string, masked, readonly []string) error {
+	for _, p := range masked {
 		dst := filepath.Join(root, p)
 		fi, err := os.Stat(dst)
 		if err != nil {
@@ -352,7 +364,7 @@ func maskPaths(root string) error {
 			return fmt.Errorf("mask %s: %w", p, err)
 		}
 	}
-	for _, p := range readonlyPaths {
+	for _, p := range readonly {
 		dst := filepath.Join(root, p)
 		if _, err := os.Stat(dst); err != nil {
 			continue

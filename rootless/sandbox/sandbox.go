@@ -52,6 +52,8 @@ type Spec struct {
 	CapAdd, CapDrop []string
 	Privileged      bool
 	ReadonlyRootfs  bool
+	// MaskedPaths and ReadonlyPaths replace Docker's defaults when not nil.
+	MaskedPaths, ReadonlyPaths []string
 	// Seccomp is the system call filter the command runs under; nil = none.
 	Seccomp *seccomp.Program
 }
