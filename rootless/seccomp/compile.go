@@ -66,19 +66,18 @@ const (
 
 // abi is one system call table a filter covers.
 type abi struct {
-	name   specs.Arch
-	info   *arch.Info
-	audit  uint32 // AUDIT_ARCH_*: the arch field of seccomp_data
-	is32   bool   // arguments are compared on their low 32 bits, as libseccomp does
-	x32    bool   // numbers carry x32Bit
-	native bool   // x86-64 beside x32: numbers without x32Bit
+	name  specs.Arch
+	info  *arch.Info
+	audit uint32 // AUDIT_ARCH_*: the arch field of seccomp_data
+	is32  bool   // arguments are compared on their low 32 bits, as libseccomp does
+	x32   bool   // numbers carry x32Bit
 }
 
 // abis are the tables this package has; profiles may name architectures
 // this machine cannot run, and those are left out as they could never
 // match.
 var abis = map[specs.Arch]abi{
-	specs.ArchX86_64:  {name: specs.ArchX86_64, info: arch.X86_64, audit: uint32(arch.X86_64.ID), native: true},
+	specs.ArchX86_64:  {name: specs.ArchX86_64, info: arch.X86_64, audit: uint32(arch.X86_64.ID)},
 	specs.ArchX32:     {name: specs.ArchX32, info: arch.X32, audit: uint32(arch.X32.ID), is32: true, x32: true},
 	specs.ArchX86:     {name: specs.ArchX86, info: arch.I386, audit: uint32(arch.I386.ID), is32: true},
 	specs.ArchAARCH64: {name: specs.ArchAARCH64, info: arch.AARCH64, audit: uint32(arch.AARCH64.ID)},
@@ -151,15 +150,6 @@ func filterFlags(flags []specs.LinuxSeccompFlag) (uint, error) {
 	return out, nil
 }
 
-// cond is one argument comparison.
-type cond struct {
-	index     uint
-	value     uint64
-	valueTwo  uint64
-	op        specs.LinuxSeccompOperator
-	low, high uint32 // offsets of the argument's two halves
-}
-
 // rule is one action for one system call, under all of its conditions.
 type rule struct {
 	conds []specs.LinuxSeccompArg
@@ -224,7 +214,7 @@ func compileFor(p *specs.LinuxSeccomp, native specs.Arch) (*Program, error) {
 			if c.Index > 5 {
 				return nil, fmt.Errorf("seccomp: argument index %d out of range", c.Index)
 			}
-			if _, err := opValid(c.Op); err != nil {
+			if err := opValid(c.Op); err != nil {
 				return nil, err
 			}
 		}
@@ -423,13 +413,13 @@ func repeatsIndex(args []specs.LinuxSeccompArg) bool {
 	return false
 }
 
-func opValid(op specs.LinuxSeccompOperator) (specs.LinuxSeccompOperator, error) {
+func opValid(op specs.LinuxSeccompOperator) error {
 	switch op {
 	case specs.OpEqualTo, specs.OpNotEqual, specs.OpLessThan, specs.OpLessEqual,
 		specs.OpGreaterThan, specs.OpGreaterEqual, specs.OpMaskedEqual:
-		return op, nil
+		return nil
 	}
-	return "", fmt.Errorf("seccomp: unknown operator %q", op)
+	return fmt.Errorf("seccomp: unknown operator %q", op)
 }
 
 // span is a run of call numbers from start up to the next span's start
