@@ -145,3 +145,15 @@ func TestErrSecurityOpt(t *testing.T) {
 		}
 	})
 }
+
+// info names the seccomp profile containers get, as Docker's does.
+func TestInfoSeccompProfile(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "info")
+		for _, want := range []string{" Security Options:\n  seccomp\n   Profile: builtin\n", "  rootless\n"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s info lacks %q:\n%s", c.name, want, out)
+			}
+		}
+	})
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
+	"github.com/moby/moby/client/pkg/security"
 	"github.com/urfave/cli/v2"
 
 	"warren/rootless/bootstrap"
@@ -257,10 +258,16 @@ func writeServerInfo(w io.Writer, info system.Info) {
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s%s: %v\n", l.indent, l.key, l.value)
 	}
-	if len(info.SecurityOptions) > 0 {
+	// As the docker CLI prints them: each option's name, and its profile.
+	if opts := security.DecodeOptions(info.SecurityOptions); len(opts) > 0 {
 		fmt.Fprintln(w, " Security Options:")
-		for _, o := range info.SecurityOptions {
-			fmt.Fprintf(w, "  %s\n", o)
+		for _, o := range opts {
+			fmt.Fprintf(w, "  %s\n", o.Name)
+			for _, kv := range o.Options {
+				if kv.Key == "profile" {
+					fmt.Fprintf(w, "   Profile: %s\n", kv.Value)
+				}
+			}
 		}
 	}
 	for _, warn := range info.Warnings {

@@ -99,7 +99,7 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		NCPU:              runtime.NumCPU(),
 		MemTotal:          int64(si.Totalram) * int64(si.Unit),
 		DockerRootDir:     e.dataDir,
-		SecurityOptions:   []string{"name=rootless"},
+		SecurityOptions:   []string{"name=seccomp,profile=builtin", "name=rootless"},
 		LoggingDriver:     "json-file",
 		CgroupDriver:      "none",
 		DefaultRuntime:    "warren",
