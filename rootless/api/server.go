@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -91,10 +93,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errdefs.ErrNotFound.WithMessage("page not found"))
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	// Only the query is a form: Docker's API never sends form bodies, and
+	// r.ParseForm would read (up to 10 MB of) a load or import stream whose
+	// client sent a form content type.
+	form, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
 		writeError(w, errdefs.ErrInvalidArgument.WithMessage(err.Error()))
 		return
 	}
+	r.Form = form
 	r = r.WithContext(context.WithValue(r.Context(), versionKey{}, version))
 	if err := fn(w, r, name); err != nil {
 		writeError(w, err)
@@ -137,9 +144,13 @@ func splitAction(rest string, known func(action string) bool) (name, action stri
 }
 
 // writeError answers with Docker's error body: {"message": "..."} and the
-// status errdefs assigns. 304 carries no body.
+// status errdefs assigns (413 for a body over the limit). 304 carries no
+// body.
 func writeError(w http.ResponseWriter, err error) {
 	status := errhttp.ToHTTP(err)
+	if errors.Is(err, errBodyTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
 	if status == http.StatusNotModified {
 		w.WriteHeader(status)
 		return
@@ -153,14 +164,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// decodeJSON reads a request body into v; an empty body leaves v as is.
+// MaxJSONBody bounds the JSON body of a request (create, exec). Docker has
+// no limit, but a body is decoded whole in memory, so without one a single
+// request can grow the daemon by its size for good. The largest real
+// requests (a create with thousands of env entries and labels) stay far
+// below 1 MiB; streams (load, import) are not JSON bodies and have no limit.
+const MaxJSONBody = 16 << 20
+
+// errBodyTooLarge answers 413; it is also invalid input to errdefs.
+var errBodyTooLarge = errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+	"request body too large: a JSON body may be at most %d MiB", MaxJSONBody>>20))
+
+// decodeJSON reads a request body of at most MaxJSONBody bytes into v; an
+// empty body leaves v as is. A body declared larger is refused unread.
 func decodeJSON(r *http.Request, v any) error {
 	if r.Body == nil || r.ContentLength == 0 {
 		return nil
 	}
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
+	if r.ContentLength > MaxJSONBody {
+		return errBodyTooLarge
+	}
+	body := http.MaxBytesReader(nil, r.Body, MaxJSONBody)
+	if err := json.NewDecoder(body).Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.Is(err, io.EOF):
 			return nil
+		case errors.As(err, &tooLarge):
+			return errBodyTooLarge
 		}
 		return errdefs.ErrInvalidArgument.WithMessage("invalid JSON: " + err.Error())
 	}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// onlyReader hides bytes.Reader's Len, so the client sends the body chunked
+// and the server cannot know its size up front.
+type onlyReader struct{ io.Reader }
+
+// A JSON body over MaxJSONBody is refused with 413 whether its length is
+// declared or not, and nothing reaches the backend.
+func TestJSONBodyLimit(t *testing.T) {
+	fake := newFakeBackend()
+	sock := serve(t, fake)
+	big := `{"Image":"busybox","Env":["X=` + strings.Repeat("a", MaxJSONBody) + `"]}`
+	for _, tc := range []struct {
+		name string
+		body io.Reader
+	}{
+		{"declared", strings.NewReader(big)},
+		{"chunked", onlyReader{strings.NewReader(big)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := rawRequest(t, sock, http.MethodPost, "/v1.51/containers/create?name=big", tc.body)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("status %d, want 413", resp.StatusCode)
+			}
+			var e struct{ Message string }
+			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+				t.Fatal(err)
+			}
+			if want := "request body too large: a JSON body may be at most 16 MiB"; e.Message != want {
+				t.Errorf("message %q, want %q", e.Message, want)
+			}
+			if _, err := fake.get("big"); err == nil {
+				t.Error("the backend created the container")
+			}
+		})
+	}
+
+	// Just under the limit is still served.
+	pad := MaxJSONBody - len(`{"Image":"busybox","Env":["X="]}`) - 1
+	ok := `{"Image":"busybox","Env":["X=` + strings.Repeat("a", pad) + `"]}`
+	resp := rawRequest(t, sock, http.MethodPost, "/containers/create?name=fits", onlyReader{strings.NewReader(ok)})
+	if resp.StatusCode != http.StatusCreated {
+		body, _ := io.ReadAll(resp.Body)
+		t.Errorf("a body of %d bytes: status %d: %s", len(ok), resp.StatusCode, body)
+	}
+}
+
+// A form content type does not make the server read a stream's body as a
+// form: load gets every byte.
+func TestFormBodyIsNotParsed(t *testing.T) {
+	fake := newFakeBackend()
+	sock := serve(t, fake)
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	req, err := http.NewRequest(http.MethodPost, "http://x/images/load?quiet=1", bytes.NewReader([]byte("a=b&TARBALL")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	fake.mu.Lock()
+	defer fake.mu.Unlock()
+	if string(fake.loaded) != "a=b&TARBALL" {
+		t.Errorf("load read %q", fake.loaded)
+	}
+}
