@@ -33,6 +33,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 	if hc.AutoRemove && hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != container.RestartPolicyDisabled {
 		return container.CreateResponse{}, errdefs.ErrInvalidArgument.WithMessage("can't create 'AutoRemove' container with restart policy")
 	}
+	if err := validateRequest(&cfg, &hc); err != nil {
+		return container.CreateResponse{}, err
+	}
 	img, err := e.images.Get(cfg.Image)
 	if err != nil {
 		return container.CreateResponse{}, err

@@ -206,42 +206,6 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 	}, nil
 }
 
-// bindMounts turns -v host:container[:ro] and --mount type=bind into
-// runtime mounts. Named volumes are not supported yet.
-func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
-	var out []sandbox.Mount
-	for _, b := range hc.Binds {
-		parts := strings.Split(b, ":")
-		if len(parts) < 2 || len(parts) > 3 || parts[1] == "" {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s'", b))
-		}
-		if !strings.HasPrefix(parts[0], "/") {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
-				"invalid volume specification: '%s': named volumes are not supported by warren; use an absolute host path", b))
-		}
-		m := sandbox.Mount{Source: parts[0], Destination: parts[1]}
-		if len(parts) == 3 {
-			for _, opt := range strings.Split(parts[2], ",") {
-				switch opt {
-				case "ro":
-					m.ReadOnly = true
-				case "rw", "z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "":
-				default:
-					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mode: %s", opt))
-				}
-			}
-		}
-		out = append(out, m)
-	}
-	for _, m := range hc.Mounts {
-		if m.Type != "bind" {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("mount type %q is not supported by warren", m.Type))
-		}
-		out = append(out, sandbox.Mount{Source: m.Source, Destination: m.Target, ReadOnly: m.ReadOnly})
-	}
-	return out, nil
-}
-
 // failStart records a failed start Docker's way: the container keeps its
 // status, Error says why and ExitCode is 127/126 for a command that cannot
 // run, 128 otherwise. c.mu is held.

@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+
+	"warren/rootless/sandbox"
+)
+
+// TestCreateRefusesBadInput: every field create can check is checked there,
+// with Docker's text (moby daemon/container.go, daemon/volume/mounts), as a
+// 400, and the failed create leaves no record, folder or name behind.
+func TestCreateRefusesBadInput(t *testing.T) {
+	e, run, dir := newTestEngine(t)
+	ctx := context.Background()
+	existing := t.TempDir()
+	long := strings.Repeat("h", 65)
+	for _, tc := range []struct {
+		name string
+		cfg  container.Config
+		hc   container.HostConfig
+		want string
+	}{
+		{"cap-add", container.Config{}, container.HostConfig{CapAdd: []string{"foo"}}, `invalid CapAdd: unknown capability: "CAP_FOO"`},
+		{"cap-drop", container.Config{}, container.HostConfig{CapDrop: []string{"CAP_NOPE"}}, `invalid CapDrop: unknown capability: "CAP_NOPE"`},
+		{"cap-add-privileged", container.Config{}, container.HostConfig{Privileged: true, CapAdd: []string{"x"}}, `invalid CapAdd: unknown capability: "CAP_X"`},
+		{"hostname", container.Config{Hostname: long}, container.HostConfig{}, `hostname "` + long + `" is too long (maximum 64 bytes)`},
+		{"env-empty-name", container.Config{Env: []string{"=x"}}, container.HostConfig{}, "invalid environment variable: =x"},
+		{"env-empty", container.Config{Env: []string{""}}, container.HostConfig{}, "invalid environment variable: "},
+		{"env-nul-value", container.Config{Env: []string{"A=b\x00c"}}, container.HostConfig{}, `invalid environment variable "A": contains nul byte (\x00)`},
+		{"env-nul-name", container.Config{Env: []string{"A\x00B=c"}}, container.HostConfig{}, `invalid environment variable "A\x00B": contains nul byte (\x00)`},
+		{"bind-relative-target", container.Config{}, container.HostConfig{Binds: []string{"/etc:relative"}},
+			`invalid volume specification: '/etc:relative': invalid mount config for type "bind": invalid mount path: 'relative' mount path must be absolute`},
+		{"bind-root-target", container.Config{}, container.HostConfig{Binds: []string{"/etc:/"}},
+			`invalid volume specification: '/etc:/': invalid mount config for type "bind": invalid specification: destination can't be '/'`},
+		{"bind-empty-target", container.Config{}, container.HostConfig{Binds: []string{"/etc::ro"}},
+			`invalid volume specification: '/etc::ro': invalid mount config for type "bind": field Target must not be empty`},
+		{"bind-mode-only", container.Config{}, container.HostConfig{Binds: []string{"/etc:ro"}}, `invalid volume specification: '/etc:ro'`},
+		{"bind-bad-mode", container.Config{}, container.HostConfig{Binds: []string{"/etc:/x:rw,bogus"}}, `invalid mode: rw,bogus`},
+		{"bind-two-rw-modes", container.Config{}, container.HostConfig{Binds: []string{"/etc:/x:ro,rw"}}, `invalid mode: ro,rw`},
+		{"bind-four-parts", container.Config{}, container.HostConfig{Binds: []string{"/a:/b:ro:x"}}, `invalid volume specification: '/a:/b:ro:x'`},
+		{"bind-empty-source", container.Config{}, container.HostConfig{Binds: []string{":/x"}}, `invalid volume specification: ':/x'`},
+		{"named-volume", container.Config{}, container.HostConfig{Binds: []string{"data:/x"}},
+			`invalid volume specification: 'data:/x': volumes are not supported by warren; use an absolute host path`},
+		{"named-volume-relative-target", container.Config{}, container.HostConfig{Binds: []string{"data:x"}},
+			`invalid volume specification: 'data:x': invalid mount config for type "volume": invalid mount path: 'x' mount path must be absolute`},
+		{"duplicate-bind", container.Config{}, container.HostConfig{Binds: []string{"/etc:/x", "/tmp:/x/"}}, `Duplicate mount point: /x`},
+		{"mount-npipe", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeNamedPipe, Source: `\\.\pipe\x`, Target: "/x"}}},
+			`invalid mount config for type "npipe": mount type unknown`},
+		{"mount-cluster", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeCluster, Source: "c", Target: "/x"}}},
+			`invalid mount config for type "cluster": mount type unknown`},
+		{"mount-no-type", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Source: "/etc", Target: "/x"}}},
+			`invalid mount config for type "": mount type unknown`},
+		{"mount-volume", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/x"}}},
+			`invalid mount config for type "volume": warren supports only bind mounts`},
+		{"mount-tmpfs", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeTmpfs, Target: "/x"}}},
+			`invalid mount config for type "tmpfs": warren supports only bind mounts`},
+		{"mount-image", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeImage, Source: "busybox", Target: "/x"}}},
+			`invalid mount config for type "image": warren supports only bind mounts`},
+		{"mount-no-target", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing}}},
+			`invalid mount config for type "bind": field Target must not be empty`},
+		{"mount-relative-target", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing, Target: "x"}}},
+			`invalid mount config for type "bind": invalid mount path: 'x' mount path must be absolute`},
+		{"mount-no-source", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Target: "/x"}}},
+			`invalid mount config for type "bind": field Source must not be empty`},
+		{"mount-relative-source", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: "rel", Target: "/x"}}},
+			`invalid mount config for type "bind": invalid mount path: 'rel' mount path must be absolute`},
+		{"mount-missing-source", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: "/nonexistent/src", Target: "/x"}}},
+			`invalid mount config for type "bind": bind source path does not exist: /nonexistent/src`},
+		{"mount-propagation", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing, Target: "/x",
+			BindOptions: &mount.BindOptions{Propagation: "sideways"}}}},
+			`invalid mount config for type "bind": invalid propagation mode: sideways`},
+		{"mount-foreign-options", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing, Target: "/x",
+			VolumeOptions: &mount.VolumeOptions{}}}},
+			`invalid mount config for type "bind": field VolumeOptions must not be specified`},
+		{"mount-duplicates-bind", container.Config{}, container.HostConfig{Binds: []string{existing + ":/x"},
+			Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing, Target: "/x"}}}, `Duplicate mount point: /x`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.Image = "busybox"
+			hc := tc.hc
+			_, err := e.ContainerCreate(ctx, "bad", &container.CreateRequest{Config: &cfg, HostConfig: &hc})
+			wantErr(t, err, errdefs.IsInvalidArgument, tc.want)
+		})
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ent := range entries {
+		if len(ent.Name()) == 64 {
+			t.Errorf("a failed create left the folder %s", ent.Name())
+		}
+	}
+	// The name was never taken, and nothing was ever run.
+	create(t, e, "bad", container.Config{}, nil)
+	if len(run.specs) != 0 {
+		t.Errorf("%d processes were created", len(run.specs))
+	}
+}
+
+// TestCreateAcceptsGoodMounts: what validation allows still reaches the
+// runtime as the same mounts.
+func TestCreateAcceptsGoodMounts(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	src := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "made-later")
+	id := create(t, e, "ok", container.Config{Env: []string{"A=", "B=x=y"}, Hostname: strings.Repeat("h", 64)}, &container.HostConfig{
+		Binds:  []string{src + ":/a", src + ":/b:ro,z,rshared", "/not/yet:/c"},
+		CapAdd: []string{"net_admin", "CAP_SYS_TIME", "ALL"}, CapDrop: []string{"all"},
+		Mounts: []mount.Mount{
+			{Type: mount.TypeBind, Source: src, Target: "/d/", ReadOnly: true},
+			{Type: mount.TypeBind, Source: missing, Target: "/e", BindOptions: &mount.BindOptions{CreateMountpoint: true}},
+		},
+	})
+	c, err := e.lookup(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bindMounts(c.rec.HostConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sandbox.Mount{
+		{Source: src, Destination: "/a"},
+		{Source: src, Destination: "/b", ReadOnly: true},
+		{Source: "/not/yet", Destination: "/c"},
+		{Source: src, Destination: "/d", ReadOnly: true},
+		{Source: missing, Destination: "/e"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("mounts %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("mount %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestValidMountMode(t *testing.T) {
+	for mode, want := range map[string]bool{
+		"": true, "ro": true, "rw": true, "ro,Z": true, "z,rslave,nocopy,cached": true,
+		"ro,rw": false, "z,Z": false, "shared,private": false, "ro,": false, "RO": false, "exec": false,
+	} {
+		if got := validMountMode(mode); got != want {
+			t.Errorf("validMountMode(%q) = %v, want %v", mode, got, want)
+		}
+	}
+}
