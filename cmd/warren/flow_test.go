@@ -251,10 +251,14 @@ func TestRunStartFailureExitStatus(t *testing.T) {
 		"POST /containers/" + fakeID + "/start": jsonReply(400, `{"message":"exec: \"nope\": executable file not found in $PATH"}`),
 	}}
 	dir := f.start(t)
-	status, _, errOut := runWarren(t, dir, "", "run", "-d", "busybox", "nope")
+	status, out, errOut := runWarren(t, dir, "", "run", "-d", "busybox", "nope")
 	want := "warren: Error response from daemon: exec: \"nope\": executable file not found in $PATH\n\nRun 'warren run --help' for more information\n"
 	if status != 127 || errOut != want {
 		t.Errorf("status %d stderr %q, want 127 %q", status, errOut, want)
+	}
+	// docker prints a detached container's ID only once it started.
+	if out != "" {
+		t.Errorf("stdout %q, want nothing", out)
 	}
 }
 
