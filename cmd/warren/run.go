@@ -76,6 +76,11 @@ func (r runner) attached() bool {
 }
 
 func (r runner) run() error {
+	if !r.attached() {
+		// docker prints the ID before starting, so it is shown even when
+		// start then fails.
+		fmt.Fprintln(r.s.out, r.id)
+	}
 	var resp *client.HijackedResponse
 	if r.attached() {
 		a, err := r.api.ContainerAttach(ctx(), r.id, client.ContainerAttachOptions{
@@ -103,10 +108,6 @@ func (r runner) run() error {
 		return withHelp("run", err)
 	}
 	if resp == nil {
-		// Detached: the ID is printed once the container runs, as docker
-		// does; a failed start prints only the error (the container stays,
-		// Created, as docker leaves it).
-		fmt.Fprintln(r.s.out, r.id)
 		return nil
 	}
 	return r.stream(resp, wait)
