@@ -37,7 +37,7 @@ func TestJSONBodyLimit(t *testing.T) {
 			if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
 				t.Fatal(err)
 			}
-			if want := "request body too large: a JSON body may be at most 16 MiB"; e.Message != want {
+			if want := "request body too large: a JSON body may be at most 4 MiB"; e.Message != want {
 				t.Errorf("message %q, want %q", e.Message, want)
 			}
 			if _, err := fake.get("big"); err == nil {

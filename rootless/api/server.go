@@ -165,11 +165,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // MaxJSONBody bounds the JSON body of a request (create, exec). Docker has
-// no limit, but a body is decoded whole in memory, so without one a single
-// request can grow the daemon by its size for good. The largest real
-// requests (a create with thousands of env entries and labels) stay far
-// below 1 MiB; streams (load, import) are not JSON bodies and have no limit.
-const MaxJSONBody = 16 << 20
+// none, but a body is decoded whole in memory (the decoder's buffer grows to
+// twice the body), so without one a single request grew the engine by its
+// size for good. No runnable request comes near it: execve refuses more than
+// ARG_MAX (2 MiB under the default stack limit) of arguments and
+// environment, and real creates are a few KiB. Streams (load, import) are
+// not JSON bodies and are not limited.
+const MaxJSONBody = 4 << 20
 
 // errBodyTooLarge answers 413; it is also invalid input to errdefs.
 var errBodyTooLarge = errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
