@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/image"
 	"github.com/opencontainers/go-digest"
 )
@@ -89,7 +90,20 @@ func joinReference(repo, tag string) string {
 	}
 }
 
+// checkImageName refuses what is neither an ID nor a reference, as
+// Docker's image service does before any lookup (GetImage): "../../x" is
+// invalid input, not a missing image.
+func checkImageName(name string) error {
+	if _, err := reference.ParseAnyReference(name); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	return nil
+}
+
 func (s *server) imageInspect(w http.ResponseWriter, r *http.Request, name string) error {
+	if err := checkImageName(name); err != nil {
+		return err
+	}
 	resp, err := s.b.ImageInspect(r.Context(), name)
 	if err != nil {
 		return err
@@ -110,6 +124,9 @@ func (s *server) imageTag(w http.ResponseWriter, r *http.Request, name string) e
 }
 
 func (s *server) imageRemove(w http.ResponseWriter, r *http.Request, name string) error {
+	if err := checkImageName(name); err != nil {
+		return err
+	}
 	deleted, err := s.b.ImageRemove(r.Context(), name, boolValue(r, "force"), boolValue(r, "noprune"))
 	if err != nil {
 		return err

@@ -81,3 +81,52 @@ func TestFormBodyIsNotParsed(t *testing.T) {
 		t.Errorf("load read %q", fake.loaded)
 	}
 }
+
+// decodeJSON follows Docker's ReadJSON: one value, JSON only.
+func TestDecodeJSONShape(t *testing.T) {
+	fake := newFakeBackend()
+	sock := serve(t, fake)
+	for _, tc := range []struct {
+		body, contentType, want string
+	}{
+		{`{"Image":"busybox"} {"Image":"x"}`, "application/json", "unexpected content after JSON"},
+		{`{"Image":"busybox"}garbage`, "application/json", "unexpected content after JSON"},
+		{`{"Image":"busybox"}`, "text/plain", "unsupported Content-Type header (text/plain): must be 'application/json'"},
+		{`{"Image":"busybox"}`, "application/", "malformed Content-Type header (application/): mime: expected token after slash"},
+		{`{"Image":1}`, "application/json; charset=utf-8", "invalid JSON: json: cannot unmarshal number into Go struct field CreateRequest.Config.Image of type string"},
+	} {
+		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}
+		resp, err := hc.Post("http://x/containers/create?name=shape", tc.contentType, strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Message string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || e.Message != tc.want {
+			t.Errorf("%q as %s: %d %q, want 400 %q", tc.body, tc.contentType, resp.StatusCode, e.Message, tc.want)
+		}
+	}
+	if _, err := fake.get("shape"); err == nil {
+		t.Error("a refused body created the container")
+	}
+}
+
+// Image names that are no reference are invalid input before any lookup.
+func TestImageNameChecked(t *testing.T) {
+	sock := serve(t, newFakeBackend())
+	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+		path := "/images/..%2F..%2Fetc/json"
+		if method == http.MethodDelete {
+			path = "/images/..%2F..%2Fetc"
+		}
+		resp := rawRequest(t, sock, method, path, nil)
+		var e struct{ Message string }
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		if resp.StatusCode != http.StatusBadRequest || e.Message != "invalid reference format" {
+			t.Errorf("%s %s: %d %q, want 400 invalid reference format", method, path, resp.StatusCode, e.Message)
+		}
+	}
+}

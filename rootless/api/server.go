@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,25 +178,47 @@ const MaxJSONBody = 4 << 20
 var errBodyTooLarge = errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
 	"request body too large: a JSON body may be at most %d MiB", MaxJSONBody>>20))
 
-// decodeJSON reads a request body of at most MaxJSONBody bytes into v; an
+// decodeJSON reads a request body of at most MaxJSONBody bytes into v, as
+// Docker's httputils.ReadJSON: one JSON value and nothing after it. An
 // empty body leaves v as is. A body declared larger is refused unread.
 func decodeJSON(r *http.Request, v any) error {
 	if r.Body == nil || r.ContentLength == 0 {
 		return nil
 	}
+	if err := checkJSONType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
 	if r.ContentLength > MaxJSONBody {
 		return errBodyTooLarge
 	}
-	body := http.MaxBytesReader(nil, r.Body, MaxJSONBody)
-	if err := json.NewDecoder(body).Decode(v); err != nil {
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.Is(err, io.EOF):
-			return nil
-		case errors.As(err, &tooLarge):
-			return errBodyTooLarge
-		}
-		return errdefs.ErrInvalidArgument.WithMessage("invalid JSON: " + err.Error())
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, MaxJSONBody))
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		return errdefs.ErrInvalidArgument.WithMessage("unexpected content after JSON")
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case err == nil, errors.Is(err, io.EOF):
+		return nil
+	case errors.As(err, &tooLarge):
+		return errBodyTooLarge
+	}
+	return errdefs.ErrInvalidArgument.WithMessage("invalid JSON: " + err.Error())
+}
+
+// checkJSONType refuses a body declared as something else than JSON, with
+// Docker's texts. A missing type is let through (Docker refuses it too, but
+// hand-written clients omit it).
+func checkJSONType(ct string) error {
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("malformed Content-Type header (%s): %v", ct, err))
+	}
+	if mt != "application/json" {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unsupported Content-Type header (%s): must be 'application/json'", ct))
 	}
 	return nil
 }
