@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 
@@ -22,6 +23,13 @@ const maxHostnameLen = 64
 // could never start is refused before anything is written. Errors carry
 // Docker's texts and are invalid input (400).
 func validateRequest(cfg *container.Config, hc *container.HostConfig) error {
+	if cfg.Image != "" {
+		// Docker's image service parses before it looks up: "../../x" is
+		// invalid input, not a missing image the CLI should try to pull.
+		if _, err := reference.ParseAnyReference(cfg.Image); err != nil {
+			return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
+	}
 	if err := validateEnv(cfg.Env); err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}

@@ -28,6 +28,8 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		hc   container.HostConfig
 		want string
 	}{
+		{"image-traversal", container.Config{Image: "../../etc/passwd"}, container.HostConfig{}, "invalid reference format"},
+		{"image-uppercase", container.Config{Image: "BUSYBOX"}, container.HostConfig{}, "invalid reference format: repository name (library/BUSYBOX) must be lowercase"},
 		{"cap-add", container.Config{}, container.HostConfig{CapAdd: []string{"foo"}}, `invalid CapAdd: unknown capability: "CAP_FOO"`},
 		{"cap-drop", container.Config{}, container.HostConfig{CapDrop: []string{"CAP_NOPE"}}, `invalid CapDrop: unknown capability: "CAP_NOPE"`},
 		{"cap-add-privileged", container.Config{}, container.HostConfig{Privileged: true, CapAdd: []string{"x"}}, `invalid CapAdd: unknown capability: "CAP_X"`},
@@ -85,7 +87,9 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
-			cfg.Image = "busybox"
+			if cfg.Image == "" {
+				cfg.Image = "busybox"
+			}
 			hc := tc.hc
 			_, err := e.ContainerCreate(ctx, "bad", &container.CreateRequest{Config: &cfg, HostConfig: &hc})
 			wantErr(t, err, errdefs.IsInvalidArgument, tc.want)
