@@ -190,7 +190,7 @@ func buildConfig(f createFlags, forRun bool, lookup func(string) (string, bool))
 	for _, e := range f.env {
 		v, err := validateEnv(e, lookup)
 		if err != nil {
-			return nil, err
+			return nil, flagError(e, "-e, --env", err)
 		}
 		env = append(env, v)
 	}
@@ -251,6 +251,10 @@ func buildConfig(f createFlags, forRun bool, lookup func(string) (string, bool))
 	return config, nil
 }
 
+// errAttachDetach is the one flag conflict docker reports as a plain error
+// (exit 1), not as a usage error (125).
+var errAttachDetach = errors.New("conflicting options: cannot specify both --attach and --detach")
+
 // applyRunAttach is run's rule for the attach fields: none when detached,
 // and stdin is closed after the first attach ends.
 func applyRunAttach(f createFlags, config *container.Config) error {
@@ -261,7 +265,7 @@ func applyRunAttach(f createFlags, config *container.Config) error {
 		return nil
 	}
 	if len(f.attach) > 0 {
-		return errors.New("conflicting options: cannot specify both --attach and --detach")
+		return errAttachDetach
 	}
 	config.AttachStdin, config.AttachStdout, config.AttachStderr, config.StdinOnce = false, false, false, false
 	return nil
@@ -288,13 +292,13 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 	for _, h := range f.addHosts {
 		v, err := validateExtraHost(h)
 		if err != nil {
-			return nil, err
+			return nil, flagError(h, "--add-host", err)
 		}
 		hosts = append(hosts, v)
 	}
 	for _, l := range f.links {
 		if err := validateLink(l); err != nil {
-			return nil, err
+			return nil, flagError(l, "--link", err)
 		}
 	}
 	securityOpts, err := parseSecurityOpts(f.securityOpts)
@@ -329,6 +333,11 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 	}
 	hc.MemorySwappiness = &swappiness
 	return hc, nil
+}
+
+// flagError words a refused flag value as docker's flag parser does.
+func flagError(value, flag string, err error) error {
+	return fmt.Errorf("invalid argument %q for %q flag: %w", value, flag, err)
 }
 
 func nonNil(s []string) []string {
@@ -369,6 +378,11 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 // --pull and the daemon's 404 say so, as `docker create` and `docker run`
 // do. It prints warnings and writes --cidfile.
 func createContainer(s *session, api *client.Client, f createFlags, opts client.ContainerCreateOptions, quiet bool) (string, error) {
+	// docker parses the reference before anything else: an invalid one is
+	// refused by the client, never looked up or pulled.
+	if _, err := reference.ParseAnyReference(f.image); err != nil {
+		return "", err
+	}
 	cid, err := newCIDFile(f.cidfile)
 	if err != nil {
 		return "", err
@@ -480,7 +494,9 @@ func createAction(c *cli.Context) error {
 	}
 	id, err := createContainer(s, api, f, opts, c.Bool("quiet"))
 	if err != nil {
-		return withHelp("create", err)
+		// docker create reports a failed create plainly, exit 1; only
+		// flag errors are usage errors (125).
+		return err
 	}
 	fmt.Fprintln(s.out, id)
 	return nil

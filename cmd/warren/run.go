@@ -35,6 +35,9 @@ func runAction(c *cli.Context) error {
 	}
 	f := readCreateFlags(c)
 	opts, err := buildCreate(f, true, os.LookupEnv)
+	if errors.Is(err, errAttachDetach) {
+		return statusError{status: 1, msg: err.Error()}
+	}
 	if err != nil {
 		return invalidFlags("run", err)
 	}
