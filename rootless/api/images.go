@@ -147,6 +147,11 @@ func (s *server) imageSave(w http.ResponseWriter, r *http.Request, name string) 
 	if len(refs) == 0 || strings.Join(refs, "") == "" {
 		return errdefs.ErrInvalidArgument.WithMessage("no image names given")
 	}
+	for _, ref := range refs {
+		if err := checkImageName(ref); err != nil {
+			return err
+		}
+	}
 	out := newLazyResponse(w, "application/x-tar")
 	err := s.b.ImageSave(r.Context(), refs, out)
 	switch {

@@ -117,11 +117,12 @@ func TestDecodeJSONShape(t *testing.T) {
 // Image names that are no reference are invalid input before any lookup.
 func TestImageNameChecked(t *testing.T) {
 	sock := serve(t, newFakeBackend())
-	for _, method := range []string{http.MethodGet, http.MethodDelete} {
-		path := "/images/..%2F..%2Fetc/json"
-		if method == http.MethodDelete {
-			path = "/images/..%2F..%2Fetc"
-		}
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/images/..%2F..%2Fetc/json"},
+		{http.MethodDelete, "/images/..%2F..%2Fetc"},
+		{http.MethodGet, "/images/get?names=busybox&names=..%2F..%2Fetc"},
+	} {
+		method, path := req.method, req.path
 		resp := rawRequest(t, sock, method, path, nil)
 		var e struct{ Message string }
 		_ = json.NewDecoder(resp.Body).Decode(&e)

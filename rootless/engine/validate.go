@@ -33,6 +33,9 @@ func validateRequest(cfg *container.Config, hc *container.HostConfig) error {
 	if err := validateEnv(cfg.Env); err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
+	if err := container.ValidateRestartPolicy(hc.RestartPolicy); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
 	if _, err := sandbox.Capabilities(hc.CapAdd, nil, false); err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}

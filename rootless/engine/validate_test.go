@@ -30,6 +30,10 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	}{
 		{"image-traversal", container.Config{Image: "../../etc/passwd"}, container.HostConfig{}, "invalid reference format"},
 		{"image-uppercase", container.Config{Image: "BUSYBOX"}, container.HostConfig{}, "invalid reference format: repository name (library/BUSYBOX) must be lowercase"},
+		{"restart-unknown", container.Config{}, container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "sometimes"}},
+			"invalid restart policy: unknown policy 'sometimes'; use one of 'no', 'always', 'on-failure', or 'unless-stopped'"},
+		{"restart-negative", container.Config{}, container.HostConfig{RestartPolicy: container.RestartPolicy{Name: "on-failure", MaximumRetryCount: -1}},
+			"invalid restart policy: maximum retry count cannot be negative"},
 		{"cap-add", container.Config{}, container.HostConfig{CapAdd: []string{"foo"}}, `invalid CapAdd: unknown capability: "CAP_FOO"`},
 		{"cap-drop", container.Config{}, container.HostConfig{CapDrop: []string{"CAP_NOPE"}}, `invalid CapDrop: unknown capability: "CAP_NOPE"`},
 		{"cap-add-privileged", container.Config{}, container.HostConfig{Privileged: true, CapAdd: []string{"x"}}, `invalid CapAdd: unknown capability: "CAP_X"`},
