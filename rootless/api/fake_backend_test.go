@@ -30,6 +30,8 @@ type fakeBackend struct {
 	listOpts   ListOptions
 	lastCreate *container.CreateRequest
 	loaded     []byte
+	// loadFrom, when set, replaces ImageLoad's reading of the body.
+	loadFrom func(io.Reader) error
 	// waitCanceled receives when a wait's context ends before the exit.
 	waitCanceled chan struct{}
 	// waitStarted receives when a wait is registered.
@@ -346,6 +348,9 @@ func (f *fakeBackend) ImageList(context.Context, ImageListOptions) ([]image.Summ
 }
 
 func (f *fakeBackend) ImageLoad(_ context.Context, r io.Reader, p Progress) error {
+	if f.loadFrom != nil {
+		return f.loadFrom(r)
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err

@@ -131,3 +131,41 @@ func TestImageNameChecked(t *testing.T) {
 		}
 	}
 }
+
+// A load body reaches the backend as it arrives: the client sends its first
+// bytes and waits until the backend has read them before it ends the body,
+// which a handler buffering the stream would never let happen.
+func TestLoadIsStreamed(t *testing.T) {
+	fake := newFakeBackend()
+	got := make(chan []byte, 1)
+	fake.loadFrom = func(r io.Reader) error {
+		head := make([]byte, 4)
+		if _, err := io.ReadFull(r, head); err != nil {
+			return err
+		}
+		got <- head
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
+	c := newClient(t, serve(t, fake))
+	ctx := testContext(t)
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("HEAD"))
+		select {
+		case <-got:
+			pw.Close()
+		case <-ctx.Done():
+			pw.CloseWithError(ctx.Err())
+		}
+	}()
+	res, err := c.ImageLoad(ctx, pr)
+	if err != nil {
+		t.Fatalf("load: %v (the handler read the whole body before the backend)", err)
+	}
+	io.Copy(io.Discard, res)
+	res.Close()
+	if ctx.Err() != nil {
+		t.Fatal("the backend never saw the first bytes before the body ended")
+	}
+}
