@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -163,4 +164,22 @@ func TestValidMountMode(t *testing.T) {
 			t.Errorf("validMountMode(%q) = %v, want %v", mode, got, want)
 		}
 	}
+}
+
+// FuzzParseBind: whatever -v value comes in, parseBind does not panic, and
+// what it accepts is an absolute host path bound on an absolute,
+// non-root, clean container path.
+func FuzzParseBind(f *testing.F) {
+	for _, s := range []string{"/a:/b", "/a:/b:ro", "/etc:relative", "data:/x", "/a:/b:ro:x", ":/x", "/a:", "/a::ro", "/a:/", "/a:/b:z,Z", "/a:/b/../c:rshared,ro"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		m, err := parseBind(raw)
+		if err != nil {
+			return
+		}
+		if !path.IsAbs(m.Source) || !path.IsAbs(m.Destination) || m.Destination == "/" || path.Clean(m.Destination) != m.Destination {
+			t.Errorf("parseBind(%q) accepted %+v", raw, m)
+		}
+	})
 }
