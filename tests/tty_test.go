@@ -120,6 +120,14 @@ func TestRunInteractiveTTY(t *testing.T) {
 			next := strings.Index(term.output()[mark:], "40 120\r\n")
 			return next >= 0
 		})
+		// The poll above may have queued more stty lines. A Ctrl-D typed
+		// while one of them runs meets the cooked line discipline, which
+		// turns it into an end-of-file marker that busybox's line editor
+		// never sees once it is back in raw mode. So wait until every queued
+		// line has run and the shell prompts again.
+		term.send("echo synced$((1+1))\r")
+		mark = term.expect(mark, "synced2\r\n")
+		term.expect(mark, "# ")
 		term.send("\x04") // Ctrl-D: the shell exits, and so does the CLI
 		if code := term.exit(); code != 0 {
 			t.Errorf("run -it exit code %d after Ctrl-D, want 0; output:\n%s", code, term.output())
