@@ -3,6 +3,7 @@ package tests
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -394,4 +395,47 @@ func dockerSaveWith(t *testing.T, tags []string, blob, diffTar []byte) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// A gzip layer or a gzip archive whose trailer CRC is wrong (the content
+// whole) is refused by load, and no image is left.
+func TestLoadCorruptGzip(t *testing.T) {
+	t.Parallel()
+	layer := hostileTar(t, []hostileEntry{hDir("bin/", 0o755), hFile("bin/hello", 0o755)})
+	bothCLIs(t, func(t *testing.T, c cli) {
+		for _, whole := range []string{"layer", "archive"} {
+			ref := "corrupt-" + whole + "/" + uniqueName(t) + ":1"
+			var data []byte
+			if whole == "layer" {
+				data = dockerSaveWith(t, []string{ref}, corruptGzip(t, layer), layer)
+			} else {
+				data = corruptGzip(t, dockerSave(t, ref, layer))
+			}
+			archive := filepath.Join(t.TempDir(), "x.tar")
+			writeBytes(t, archive, data)
+			_, stderr, code := c.run(t, "load", "-i", archive)
+			if code == 0 || !strings.Contains(stderr, "gzip: invalid checksum") {
+				t.Errorf("load of a gzip %s with a bad CRC: exit %d, %q; want gzip: invalid checksum", whole, code, stderr)
+			}
+			if _, _, code := c.run(t, "image", "inspect", ref); code == 0 {
+				t.Errorf("%s exists after a refused load", ref)
+			}
+		}
+	})
+}
+
+// corruptGzip compresses data and spoils the trailer's CRC-32.
+func corruptGzip(t *testing.T, data []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.Bytes()
+	out[len(out)-8] ^= 0xff
+	return out
 }
