@@ -327,8 +327,12 @@ func (s *Store) Tag(source, target string) error {
 	return err
 }
 
-// parseTagTarget parses a tag's target; Docker refuses digests there.
+// parseTagTarget parses a tag's target (tag, load, import), with Docker's
+// grammar; Docker refuses digests there.
 func parseTagTarget(target string) (reference, error) {
+	if err := checkReference(target); err != nil {
+		return reference{}, err
+	}
 	ref, err := parseReference(target)
 	if err != nil {
 		return reference{}, err

@@ -634,3 +634,35 @@ func TestLoadFailureLeavesNothing(t *testing.T) {
 	}
 	assertTmpEmpty(t, s)
 }
+
+// A RepoTag outside Docker's grammar refuses the whole archive before
+// anything is stored; a bad tag target stores nothing.
+func TestInvalidReferencesStoreNothing(t *testing.T) {
+	s := openStore(t)
+	layer := layerTar(t, file("hello", "x"))
+	_, err := s.Load(context.Background(), bytes.NewReader(saveArchive(t, "../../x:latest", layer, layer)))
+	if err == nil || err.Error() != `invalid tag "../../x:latest" in manifest.json: invalid reference format` || !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("load: got %v", err)
+	}
+	for _, d := range []string{s.layersDir(), s.blobDir()} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("%s not empty: %v", d, entries)
+		}
+	}
+	assertTmpEmpty(t, s)
+	if _, err := s.Import(context.Background(), bytes.NewReader(layer), "../../x", nil); err == nil || err.Error() != "invalid reference format" {
+		t.Errorf("import: got %v", err)
+	}
+	img, err := s.Import(context.Background(), bytes.NewReader(layer), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{"../../zz": "invalid reference format", "busybox:..bad": "invalid tag format"} {
+		if err := s.Tag(img.ID, target); err == nil || err.Error() != want {
+			t.Errorf("tag %s: got %v, want %q", target, err, want)
+		}
+	}
+	if refs := s.idx.Refs; len(refs) != 0 {
+		t.Errorf("references stored: %v", refs)
+	}
+}
