@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -135,45 +136,148 @@ func (t *tree) openCanon(canon []string) (folder, error) {
 	return folder{fd: cur, canon: canon}, nil
 }
 
-// openFile resolves rel like openDir, its last component too (a symlink
-// to a file is followed, inside the tree), and opens it for reading.
-func (t *tree) openFile(rel string) (*os.File, error) {
-	links := 0
-	for {
+// canonical resolves rel like openDir, its last component too (a
+// symlink there is followed, inside the tree), and returns the path it
+// reaches from the root, free of symlinks; the last component may not
+// exist.
+func (t *tree) canonical(rel string) ([]string, error) {
+	for links := 0; ; links++ {
+		if links > maxSymlinks {
+			return nil, fmt.Errorf("resolve %q: too many levels of symbolic links", rel)
+		}
+		base := path.Base(rel)
+		if base == "." || base == ".." || base == "/" {
+			d, err := t.openDir(rel, false)
+			if err != nil {
+				return nil, err
+			}
+			d.close(t)
+			return d.canon, nil
+		}
 		parent, err := t.openDir(path.Dir(rel), false)
 		if err != nil {
 			return nil, err
 		}
-		base := path.Base(rel)
-		if base == "." || base == ".." || base == "/" {
-			parent.close(t)
-			return nil, fmt.Errorf("%s is a directory", rel)
-		}
 		target, isLink, err := readlinkAt(parent.fd, base)
-		if err == nil && isLink {
-			parent.close(t)
-			if links++; links > maxSymlinks {
-				return nil, fmt.Errorf("resolve %q: too many levels of symbolic links", rel)
-			}
+		parent.close(t)
+		switch {
+		case err == nil && isLink:
 			if !path.IsAbs(target) {
 				target = path.Join(parent.String(), target)
 			}
 			rel = target
-			continue
+		case err == nil || errors.Is(err, unix.ENOENT):
+			return append(slices.Clone(parent.canon), base), nil
+		default:
+			return nil, err
 		}
-		fd, oerr := unix.Openat(parent.fd, base, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		where := path.Join(parent.String(), base)
-		parent.close(t)
-		if oerr != nil {
-			return nil, &os.PathError{Op: "open", Path: where, Err: oerr}
-		}
-		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-			unix.Close(fd)
-			return nil, fmt.Errorf("%s is not a regular file", where)
-		}
-		return os.NewFile(uintptr(fd), where), nil
 	}
+}
+
+// openFile resolves rel like canonical and opens the regular file there
+// for reading.
+func (t *tree) openFile(rel string) (*os.File, error) {
+	canon, err := t.canonical(rel)
+	if err != nil {
+		return nil, err
+	}
+	if len(canon) == 0 {
+		return nil, fmt.Errorf("%s is a directory", rel)
+	}
+	parent, err := t.openCanon(canon[:len(canon)-1])
+	if err != nil {
+		return nil, err
+	}
+	defer parent.close(t)
+	where := "/" + path.Join(canon...)
+	fd, err := unix.Openat(parent.fd, canon[len(canon)-1], unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: where, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is not a regular file", where)
+	}
+	return os.NewFile(uintptr(fd), where), nil
+}
+
+// pinLinks rewrites every symlink under the root to where its confined
+// resolution leads now, as a relative path free of symlinks, and removes
+// the links that lead nowhere. After it, code that opens paths the
+// ordinary way (go-containerregistry's OCI layout reader) cannot be led
+// outside the tree, nor onto a device.
+func (t *tree) pinLinks() error { return t.pinLinksIn(nil) }
+
+func (t *tree) pinLinksIn(canon []string) error {
+	d, err := t.openCanon(canon)
+	if err != nil {
+		return err
+	}
+	defer d.close(t)
+	fd, err := unix.Openat(d.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), d.String())
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		st, err := lstatAt(d.fd, name)
+		if err != nil {
+			return err
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			if err := t.pinLinksIn(append(slices.Clone(canon), name)); err != nil {
+				return err
+			}
+		case unix.S_IFLNK:
+			if err := t.pinLink(d, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pinLink rewrites the symlink name in d (see pinLinks).
+func (t *tree) pinLink(d folder, name string) error {
+	text, _, err := readlinkAt(d.fd, name)
+	if err != nil {
+		return err
+	}
+	if !path.IsAbs(text) {
+		text = path.Join(d.String(), text)
+	}
+	target, err := t.canonical(text)
+	if err := unix.Unlinkat(d.fd, name, 0); err != nil {
+		return err
+	}
+	if err != nil {
+		return nil // leads nowhere (a loop, a file used as a folder)
+	}
+	return unix.Symlinkat(relativePath(d.canon, target), d.fd, name)
+}
+
+// relativePath is the path from folder from to to, both from the root.
+func relativePath(from, to []string) string {
+	common := 0
+	for common < len(from) && common < len(to) && from[common] == to[common] {
+		common++
+	}
+	var parts []string
+	for range from[common:] {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, to[common:]...)
+	if len(parts) == 0 {
+		return "."
+	}
+	return strings.Join(parts, "/")
 }
 
 // openDirAt opens the folder name in dirfd, failing (ELOOP or ENOTDIR)

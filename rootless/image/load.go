@@ -274,6 +274,10 @@ func extractArchive(ctx context.Context, r io.Reader, dir string) error {
 	if _, err := io.Copy(io.Discard, rc); err != nil {
 		return fmt.Errorf("read archive: %w", err)
 	}
+	// The OCI layout reader opens paths the ordinary way.
+	if err := t.pinLinks(); err != nil {
+		return fmt.Errorf("read archive: %w", err)
+	}
 	return nil
 }
 

@@ -172,12 +172,13 @@ func tarDir(t *testing.T, dir string) *bytes.Buffer {
 		if err != nil {
 			return err
 		}
-		hdr, err := tar.FileInfoHeader(info, "")
+		link, _ := os.Readlink(p)
+		hdr, err := tar.FileInfoHeader(info, link)
 		if err != nil {
 			return err
 		}
 		hdr.Name, _ = filepath.Rel(dir, p)
-		if err := tw.WriteHeader(hdr); err != nil || d.IsDir() {
+		if err := tw.WriteHeader(hdr); err != nil || !info.Mode().IsRegular() {
 			return err
 		}
 		data, err := os.ReadFile(p)
@@ -664,5 +665,105 @@ func TestInvalidReferencesStoreNothing(t *testing.T) {
 	}
 	if refs := s.idx.Refs; len(refs) != 0 {
 		t.Errorf("references stored: %v", refs)
+	}
+}
+
+// Symlinks in a loaded archive resolve inside it. go-containerregistry
+// refuses a blob that is itself a symlink, but follows index.json and the
+// folders above the blobs: an OCI layout whose index.json or blobs folder
+// links to a copy outside (so only where it is read from differs), or to
+// a device, is refused.
+func TestLoadArchiveLinksStayInside(t *testing.T) {
+	img := randomImage(t, 1)
+	up := strings.Repeat("up/", 30) // up -> ..: climbs through a link
+	tests := []struct {
+		name, moved, target string // moved is put outside, then linked to target
+	}{
+		{"index.json, absolute", "index.json", "@"},
+		{"index.json, relative", "index.json", strings.Repeat("../", 30) + "@"},
+		{"index.json, a device", "index.json", "/dev/zero"},
+		{"blobs folder, absolute", "blobs", "@"},
+		{"blobs folder, through a link", "blobs", up + "@"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, outer := t.TempDir(), t.TempDir()
+			p, err := layout.Write(dir, empty.Index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{annotationImageName: "linked:1"})); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("..", filepath.Join(dir, "up")); err != nil {
+				t.Fatal(err)
+			}
+			outside := filepath.Join(outer, tt.moved)
+			if err := os.Rename(filepath.Join(dir, tt.moved), outside); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(strings.ReplaceAll(tt.target, "@", outside), filepath.Join(dir, tt.moved)); err != nil {
+				t.Fatal(err)
+			}
+			s := openStore(t)
+			if _, err := s.Load(context.Background(), tarDir(t, dir)); err == nil {
+				t.Fatal("loaded through a link to outside the archive")
+			}
+			if len(s.List()) != 0 {
+				t.Errorf("images stored: %v", s.List())
+			}
+			assertTmpEmpty(t, s)
+		})
+	}
+}
+
+// Old `docker save` archives share a layer between images with a
+// relative symlink; it still loads.
+func TestLoadSharedLayerSymlink(t *testing.T) {
+	layer := layerTar(t, file("hello", "x"))
+	archive := saveArchive(t, "shared:1", layer, layer)
+	var out bytes.Buffer
+	tr, tw := tar.NewReader(bytes.NewReader(archive)), tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(tr)
+		if hdr.Name == "layer.tar" {
+			tw.WriteHeader(&tar.Header{Name: "abc/", Typeflag: tar.TypeDir, Mode: 0o755})
+			tw.WriteHeader(&tar.Header{Name: "abc/layer.tar", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+			tw.Write(body)
+			hdr = &tar.Header{Name: "layer.tar", Typeflag: tar.TypeSymlink, Linkname: "./abc/../abc/layer.tar"}
+			body = nil
+		}
+		tw.WriteHeader(hdr)
+		tw.Write(body)
+	}
+	tw.Close()
+	s := openStore(t)
+	if lines := load(t, s, &out); !reflect.DeepEqual(lines, []string{"Loaded image: shared:1"}) {
+		t.Errorf("lines %q", lines)
+	}
+}
+
+func TestRelativePath(t *testing.T) {
+	tests := []struct {
+		from, to []string
+		want     string
+	}{
+		{nil, nil, "."},
+		{nil, []string{"a", "b"}, "a/b"},
+		{[]string{"a", "b"}, nil, "../.."},
+		{[]string{"a", "b"}, []string{"a", "c"}, "../c"},
+		{[]string{"a"}, []string{"a", "b"}, "b"},
+	}
+	for _, tt := range tests {
+		if got := relativePath(tt.from, tt.to); got != tt.want {
+			t.Errorf("relativePath(%q, %q) = %q, want %q", tt.from, tt.to, got, tt.want)
+		}
 	}
 }
