@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,4 +268,26 @@ func assertNothingOutside(t *testing.T, outer, root string) {
 		t.Errorf("written outside the layer: %s", p)
 		return nil
 	})
+}
+
+// BenchmarkUnpackLayer unpacks 5000 small files four folders deep.
+func BenchmarkUnpackLayer(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := range 5000 {
+		d := fmt.Sprintf("usr/lib/pkg%d/sub%d/", i/100, i/10)
+		if i%10 == 0 {
+			tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: testTime})
+		}
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("%sf%d", d, i), Typeflag: tar.TypeReg, Mode: 0o644, Size: 100, ModTime: testTime})
+		tw.Write(make([]byte, 100))
+	}
+	tw.Close()
+	b.ResetTimer()
+	for range b.N {
+		root := b.TempDir()
+		if _, err := unpackLayer(bytes.NewReader(buf.Bytes()), root); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
