@@ -74,7 +74,8 @@ type unpacker struct {
 	t      *tree
 	isRoot bool // running as uid 0: ownership failures are real errors
 	dirs   []dirMeta
-	size   int64 // bytes of regular files, Docker's layer size
+	dirAt  map[[2]uint64]int // dev, ino → index in dirs: a repeated folder's last entry wins
+	size   int64             // bytes of regular files, Docker's layer size
 }
 
 // unpackLayer writes the layer tar r into the existing folder root and
@@ -86,7 +87,7 @@ func unpackLayer(r io.Reader, root string) (int64, error) {
 		return 0, err
 	}
 	defer t.close()
-	u := &unpacker{t: t, isRoot: os.Geteuid() == 0}
+	u := &unpacker{t: t, isRoot: os.Geteuid() == 0, dirAt: map[[2]uint64]int{}}
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -248,7 +249,13 @@ func (u *unpacker) recordDir(parent folder, name string, hdr *tar.Header) error 
 	if err := unix.Fstat(d.fd, &st); err != nil {
 		return err
 	}
-	u.dirs = append(u.dirs, dirMeta{canon: d.canon, dev: st.Dev, ino: st.Ino, mode: hdrMode(hdr), mtime: hdr.ModTime})
+	m := dirMeta{canon: d.canon, dev: st.Dev, ino: st.Ino, mode: hdrMode(hdr), mtime: hdr.ModTime}
+	if i, ok := u.dirAt[[2]uint64{st.Dev, st.Ino}]; ok {
+		u.dirs[i] = m
+		return nil
+	}
+	u.dirAt[[2]uint64{st.Dev, st.Ino}] = len(u.dirs)
+	u.dirs = append(u.dirs, m)
 	return nil
 }
 

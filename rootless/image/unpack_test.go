@@ -291,3 +291,23 @@ func BenchmarkUnpackLayer(b *testing.B) {
 		}
 	}
 }
+
+// A folder listed twice takes its last entry's mode and time, as Docker,
+// which applies each entry as it comes.
+func TestUnpackRepeatedFolder(t *testing.T) {
+	root := t.TempDir()
+	later := testTime.Add(time.Hour)
+	data := layerTar(t, entry{name: "d/", typ: tar.TypeDir, mode: 0o700}, file("d/f", "x"))
+	var buf bytes.Buffer
+	buf.Write(data[:len(data)-1024]) // drop the end blocks, append one more entry
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o750, ModTime: later})
+	tw.Close()
+	if _, err := unpackLayer(&buf, root); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(root, "d"))
+	if err != nil || fi.Mode().Perm() != 0o750 || !fi.ModTime().Equal(later) {
+		t.Errorf("d: %v %v, %v; want 0750 %v", fi.Mode().Perm(), fi.ModTime(), err, later)
+	}
+}
