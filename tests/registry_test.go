@@ -55,7 +55,12 @@ func startRegistry() error {
 }
 
 func push(repo string, img v1.Image) error {
-	ref, err := name.ParseReference(suite.registry+"/"+repo+":latest", name.Insecure)
+	return pushTo(suite.registry+"/"+repo+":latest", img)
+}
+
+// pushTo pushes img to a full reference on a loopback registry.
+func pushTo(full string, img v1.Image) error {
+	ref, err := name.ParseReference(full, name.Insecure)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sys/unix"
 )
 
 // OCI annotations naming an image in an archive: containerd's (and
@@ -245,29 +245,43 @@ func sourceOf(img v1.Image) (*imageSource, error) {
 
 // extractArchive unpacks the archive r into dir, accepting only folders,
 // files and symlinks (old `docker save` links shared layer.tar files),
-// all confined to dir.
+// all written beneath dir. It reads r to its end, so that a compressed
+// archive's checksum is verified.
 func extractArchive(ctx context.Context, r io.Reader, dir string) error {
 	rc, err := decompress(&ctxReader{ctx: ctx, r: r})
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	t, err := openTree(dir)
+	if err != nil {
+		return err
+	}
+	defer t.close()
 	tr := tar.NewReader(rc)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			break
 		}
 		if err != nil {
 			return fmt.Errorf("read archive: %w", err)
 		}
-		if err := extractEntry(dir, hdr, tr); err != nil {
+		if err := extractEntry(t, hdr, tr); err != nil {
 			return err
 		}
 	}
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("read archive: %w", err)
+	}
+	// The OCI layout reader opens paths the ordinary way.
+	if err := t.pinLinks(); err != nil {
+		return fmt.Errorf("read archive: %w", err)
+	}
+	return nil
 }
 
-func extractEntry(dir string, hdr *tar.Header, body io.Reader) error {
+func extractEntry(t *tree, hdr *tar.Header, body io.Reader) error {
 	rel, err := entryPath(hdr.Name)
 	if err != nil {
 		return err
@@ -275,26 +289,37 @@ func extractEntry(dir string, hdr *tar.Header, body io.Reader) error {
 	if rel == "." {
 		return nil
 	}
-	parent, err := resolveIn(dir, path.Dir(rel), true)
+	parent, err := t.openDir(path.Dir(rel), true)
 	if err != nil {
 		return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 	}
-	target := filepath.Join(parent, path.Base(rel))
+	defer parent.close(t)
+	base := path.Base(rel)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return err
+		if err := unix.Mkdirat(parent.fd, base, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 		}
 	case tar.TypeReg:
-		if err := os.RemoveAll(target); err != nil {
-			return err
+		if err := removeAt(parent.fd, base); err != nil {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 		}
-		return writeFile(target, body)
+		f, err := createAt(parent.fd, base)
+		if err != nil {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
+		}
+		defer f.Close()
+		if _, err := io.Copy(f, body); err != nil {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
+		}
+		return f.Close()
 	case tar.TypeSymlink:
-		if err := os.RemoveAll(target); err != nil {
-			return err
+		if err := removeAt(parent.fd, base); err != nil {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
 		}
-		return os.Symlink(hdr.Linkname, target)
+		if err := unix.Symlinkat(hdr.Linkname, parent.fd, base); err != nil {
+			return fmt.Errorf("archive entry %q: %w", hdr.Name, err)
+		}
 	}
 	return nil
 }
@@ -316,11 +341,16 @@ func openIn(dir, rel string) func() (io.ReadCloser, error) {
 		if err != nil {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid archive: %v", err))
 		}
-		p, err := resolveIn(dir, clean, false)
+		t, err := openTree(dir)
+		if err != nil {
+			return nil, err
+		}
+		defer t.close()
+		f, err := t.openFile(clean)
 		if err != nil {
 			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid archive: %s: %v", rel, err))
 		}
-		return os.Open(p)
+		return f, nil
 	}
 }
 

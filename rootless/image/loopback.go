@@ -1,12 +1,8 @@
 package image
 
 import (
-	"context"
 	"net"
-	"net/http"
 	"net/netip"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // SetHostLoopback makes pulls from registries on the host's loopback
@@ -17,26 +13,6 @@ func (s *Store) SetHostLoopback(via netip.Addr) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.loopbackVia = via
-}
-
-// transport is the HTTP transport pulls use.
-func (s *Store) transport() http.RoundTripper {
-	s.mu.Lock()
-	via := s.loopbackVia
-	s.mu.Unlock()
-	if !via.IsValid() {
-		return remote.DefaultTransport
-	}
-	base, ok := remote.DefaultTransport.(*http.Transport)
-	if !ok {
-		return remote.DefaultTransport
-	}
-	t := base.Clone()
-	var d net.Dialer
-	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		return d.DialContext(ctx, network, viaLoopback(addr, via))
-	}
-	return t
 }
 
 // viaLoopback rewrites a loopback host:port to via:port.

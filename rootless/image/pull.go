@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -29,7 +33,10 @@ func (s *Store) Pull(ctx context.Context, ref string, progress PullProgress) (*I
 	if err != nil {
 		return nil, invalidReference(ref)
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(defaultPlatform()), remote.WithTransport(s.transport())}
+	tr := s.transport()
+	defer tr.base.CloseIdleConnections()
+	opts := []remote.Option{remote.WithContext(ctx), remote.WithPlatform(defaultPlatform()),
+		remote.WithTransport(tr), remote.WithRetryPredicate(retryable)}
 	desc, err := remote.Get(remoteRef, opts...)
 	if err != nil {
 		return nil, pullError(parsed, err)
@@ -105,4 +112,114 @@ func hasCode(terr *transport.Error, code transport.ErrorCode) bool {
 		}
 	}
 	return false
+}
+
+// PullTimeouts bound each step of talking to a registry, so that one that
+// accepts a connection and never answers, or stops sending mid-layer,
+// fails the pull instead of hanging it.
+type PullTimeouts struct {
+	Dial           time.Duration // connecting
+	TLSHandshake   time.Duration
+	ResponseHeader time.Duration // from the request sent to the response's headers
+	Stall          time.Duration // a response body delivering no byte
+}
+
+// DefaultPullTimeouts: Docker's registry client dials for 30s and gives
+// TLS 10s (daemon/internal/distribution/registry.go) and its ping 15s in
+// all (daemon/pkg/registry/auth.go); every request gets that 15s for its
+// headers here. A body silent for 30s is stalled.
+var DefaultPullTimeouts = PullTimeouts{
+	Dial:           30 * time.Second,
+	TLSHandshake:   10 * time.Second,
+	ResponseHeader: 15 * time.Second,
+	Stall:          30 * time.Second,
+}
+
+// SetPullTimeouts changes the timeouts of later pulls (tests shorten them).
+func (s *Store) SetPullTimeouts(t PullTimeouts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timeouts = t
+}
+
+// transport is the HTTP transport of one pull: remote's default with the
+// timeouts, loopback registries dialled via the host's loopback (see
+// SetHostLoopback), and stalled bodies failed.
+func (s *Store) transport() *stallTransport {
+	s.mu.Lock()
+	via, to := s.loopbackVia, s.timeouts
+	s.mu.Unlock()
+	base := remote.DefaultTransport.(*http.Transport).Clone()
+	d := &net.Dialer{Timeout: to.Dial, KeepAlive: 30 * time.Second}
+	base.DialContext = d.DialContext
+	if via.IsValid() {
+		base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return d.DialContext(ctx, network, viaLoopback(addr, via))
+		}
+	}
+	base.TLSHandshakeTimeout = to.TLSHandshake
+	base.ResponseHeaderTimeout = to.ResponseHeader
+	return &stallTransport{base: base, stall: to.Stall}
+}
+
+// retryable is go-containerregistry's default retry predicate, except
+// that a timeout is final: retrying a registry that does not answer would
+// triple the wait before the pull fails.
+func retryable(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, errStalled) {
+		return false
+	}
+	var temp interface{ Temporary() bool }
+	return errors.As(err, &temp) && temp.Temporary() ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed)
+}
+
+// errStalled is a response body that delivered nothing for too long.
+var errStalled = errors.New("download stalled")
+
+// stallTransport fails a response body that delivers no byte for stall
+// while it is being read.
+type stallTransport struct {
+	base  *http.Transport
+	stall time.Duration
+}
+
+func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &stallReader{body: resp.Body, stall: t.stall, cancel: cancel, url: req.URL.Redacted()}
+	return resp, nil
+}
+
+// stallReader cancels its request when a Read waits longer than stall.
+type stallReader struct {
+	body    io.ReadCloser
+	stall   time.Duration
+	cancel  context.CancelFunc
+	url     string
+	stalled atomic.Bool
+}
+
+func (r *stallReader) Read(p []byte) (int, error) {
+	timer := time.AfterFunc(r.stall, func() {
+		r.stalled.Store(true)
+		r.cancel()
+	})
+	n, err := r.body.Read(p)
+	timer.Stop()
+	if err != nil && r.stalled.Load() {
+		err = fmt.Errorf("read %s: %w: no data for %s", r.url, errStalled, r.stall)
+	}
+	return n, err
+}
+
+func (r *stallReader) Close() error {
+	r.cancel()
+	return r.body.Close()
 }

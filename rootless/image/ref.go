@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/containerd/errdefs"
+	distref "github.com/distribution/reference"
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -53,6 +54,24 @@ func parseReference(s string) (reference, error) {
 		ref.tag = v.TagStr()
 	}
 	return ref, nil
+}
+
+// checkReference applies Docker's reference grammar, stricter than
+// go-containerregistry's weak validation (which takes "../../x" for a
+// registry ".." and a repository "../x"). The errors are Docker's: a
+// valid name with a bad tag is "invalid tag format", as the daemon says
+// for POST /images/{name}/tag?repo=x&tag=..bad.
+func checkReference(s string) error {
+	_, err := distref.ParseNormalizedNamed(s)
+	if err == nil {
+		return nil
+	}
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		if _, nerr := distref.ParseNormalizedNamed(s[:i]); nerr == nil {
+			return errdefs.ErrInvalidArgument.WithMessage(distref.ErrTagInvalidFormat.Error())
+		}
+	}
+	return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 }
 
 // invalidReference is Docker's error for an unparseable name, with its

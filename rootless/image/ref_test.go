@@ -2,6 +2,7 @@ package image
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -86,6 +87,40 @@ func TestNotFound(t *testing.T) {
 		err := notFound(tt.in)
 		if err.Error() != tt.want || !errors.Is(err, errdefs.ErrNotFound) {
 			t.Errorf("notFound(%q) = %v, want %q (not found)", tt.in, err, tt.want)
+		}
+	}
+}
+
+// Tag targets (tag, load's RepoTags, import) follow Docker's grammar,
+// with the daemon's texts.
+func TestParseTagTargetInvalid(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"../../x:latest", "invalid reference format"},
+		{"../../zz", "invalid reference format"},
+		{"a/../b", "invalid reference format"},
+		{"a//b", "invalid reference format"},
+		{"-x", "invalid reference format"},
+		{"x/.hidden", "invalid reference format"},
+		{"busybox:..bad", "invalid tag format"},
+		{"busybox:-x", "invalid tag format"},
+		{"busybox:" + strings.Repeat("t", 129), "invalid tag format"},
+		{"Busybox:1", "invalid reference format: repository name (library/Busybox) must be lowercase"},
+		{"busybox@sha256:0123456789012345678901234567890123456789012345678901234567890123", "refusing to create a tag with a digest reference"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := parseTagTarget(tt.in)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if !errors.Is(err, errdefs.ErrInvalidArgument) {
+				t.Errorf("%v is not ErrInvalidArgument", err)
+			}
+		})
+	}
+	for _, ok := range []string{"busybox", "a/b-c__d.e:v1.0_X", "127.0.0.1:5000/x/y:1", "localhost/x"} {
+		if _, err := parseTagTarget(ok); err != nil {
+			t.Errorf("parseTagTarget(%q): %v", ok, err)
 		}
 	}
 }

@@ -62,7 +62,8 @@ type Store struct {
 	busy    map[string]int           // diffID → ingests in progress using it
 
 	layerInUse  func(dir string) bool
-	loopbackVia netip.Addr // see SetHostLoopback
+	loopbackVia netip.Addr   // see SetHostLoopback
+	timeouts    PullTimeouts // see SetPullTimeouts
 }
 
 // index is index.json.
@@ -88,7 +89,7 @@ type layerRecord struct {
 
 // Open opens (creating) the store at root.
 func Open(root string) (*Store, error) {
-	s := &Store{root: root, configs: map[string]*storedConfig{}, busy: map[string]int{}}
+	s := &Store{root: root, configs: map[string]*storedConfig{}, busy: map[string]int{}, timeouts: DefaultPullTimeouts}
 	for _, dir := range []string{s.blobDir(), s.layersDir(), s.tmpDir()} {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open image store: %w", err)
@@ -327,8 +328,12 @@ func (s *Store) Tag(source, target string) error {
 	return err
 }
 
-// parseTagTarget parses a tag's target; Docker refuses digests there.
+// parseTagTarget parses a tag's target (tag, load, import), with Docker's
+// grammar; Docker refuses digests there.
 func parseTagTarget(target string) (reference, error) {
+	if err := checkReference(target); err != nil {
+		return reference{}, err
+	}
 	ref, err := parseReference(target)
 	if err != nil {
 		return reference{}, err

@@ -172,12 +172,13 @@ func tarDir(t *testing.T, dir string) *bytes.Buffer {
 		if err != nil {
 			return err
 		}
-		hdr, err := tar.FileInfoHeader(info, "")
+		link, _ := os.Readlink(p)
+		hdr, err := tar.FileInfoHeader(info, link)
 		if err != nil {
 			return err
 		}
 		hdr.Name, _ = filepath.Rel(dir, p)
-		if err := tw.WriteHeader(hdr); err != nil || d.IsDir() {
+		if err := tw.WriteHeader(hdr); err != nil || !info.Mode().IsRegular() {
 			return err
 		}
 		data, err := os.ReadFile(p)
@@ -633,4 +634,136 @@ func TestLoadFailureLeavesNothing(t *testing.T) {
 		}
 	}
 	assertTmpEmpty(t, s)
+}
+
+// A RepoTag outside Docker's grammar refuses the whole archive before
+// anything is stored; a bad tag target stores nothing.
+func TestInvalidReferencesStoreNothing(t *testing.T) {
+	s := openStore(t)
+	layer := layerTar(t, file("hello", "x"))
+	_, err := s.Load(context.Background(), bytes.NewReader(saveArchive(t, "../../x:latest", layer, layer)))
+	if err == nil || err.Error() != `invalid tag "../../x:latest" in manifest.json: invalid reference format` || !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("load: got %v", err)
+	}
+	for _, d := range []string{s.layersDir(), s.blobDir()} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("%s not empty: %v", d, entries)
+		}
+	}
+	assertTmpEmpty(t, s)
+	if _, err := s.Import(context.Background(), bytes.NewReader(layer), "../../x", nil); err == nil || err.Error() != "invalid reference format" {
+		t.Errorf("import: got %v", err)
+	}
+	img, err := s.Import(context.Background(), bytes.NewReader(layer), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{"../../zz": "invalid reference format", "busybox:..bad": "invalid tag format"} {
+		if err := s.Tag(img.ID, target); err == nil || err.Error() != want {
+			t.Errorf("tag %s: got %v, want %q", target, err, want)
+		}
+	}
+	if refs := s.idx.Refs; len(refs) != 0 {
+		t.Errorf("references stored: %v", refs)
+	}
+}
+
+// Symlinks in a loaded archive resolve inside it. go-containerregistry
+// refuses a blob that is itself a symlink, but follows index.json and the
+// folders above the blobs: an OCI layout whose index.json or blobs folder
+// links to a copy outside (so only where it is read from differs), or to
+// a device, is refused.
+func TestLoadArchiveLinksStayInside(t *testing.T) {
+	img := randomImage(t, 1)
+	up := strings.Repeat("up/", 30) // up -> ..: climbs through a link
+	tests := []struct {
+		name, moved, target string // moved is put outside, then linked to target
+	}{
+		{"index.json, absolute", "index.json", "@"},
+		{"index.json, relative", "index.json", strings.Repeat("../", 30) + "@"},
+		{"index.json, a device", "index.json", "/dev/zero"},
+		{"blobs folder, absolute", "blobs", "@"},
+		{"blobs folder, through a link", "blobs", up + "@"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, outer := t.TempDir(), t.TempDir()
+			p, err := layout.Write(dir, empty.Index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{annotationImageName: "linked:1"})); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("..", filepath.Join(dir, "up")); err != nil {
+				t.Fatal(err)
+			}
+			outside := filepath.Join(outer, tt.moved)
+			if err := os.Rename(filepath.Join(dir, tt.moved), outside); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(strings.ReplaceAll(tt.target, "@", outside), filepath.Join(dir, tt.moved)); err != nil {
+				t.Fatal(err)
+			}
+			s := openStore(t)
+			if _, err := s.Load(context.Background(), tarDir(t, dir)); err == nil {
+				t.Fatal("loaded through a link to outside the archive")
+			}
+			if len(s.List()) != 0 {
+				t.Errorf("images stored: %v", s.List())
+			}
+			assertTmpEmpty(t, s)
+		})
+	}
+}
+
+// Old `docker save` archives share a layer between images with a
+// relative symlink; it still loads.
+func TestLoadSharedLayerSymlink(t *testing.T) {
+	layer := layerTar(t, file("hello", "x"))
+	archive := saveArchive(t, "shared:1", layer, layer)
+	var out bytes.Buffer
+	tr, tw := tar.NewReader(bytes.NewReader(archive)), tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(tr)
+		if hdr.Name == "layer.tar" {
+			tw.WriteHeader(&tar.Header{Name: "abc/", Typeflag: tar.TypeDir, Mode: 0o755})
+			tw.WriteHeader(&tar.Header{Name: "abc/layer.tar", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))})
+			tw.Write(body)
+			hdr = &tar.Header{Name: "layer.tar", Typeflag: tar.TypeSymlink, Linkname: "./abc/../abc/layer.tar"}
+			body = nil
+		}
+		tw.WriteHeader(hdr)
+		tw.Write(body)
+	}
+	tw.Close()
+	s := openStore(t)
+	if lines := load(t, s, &out); !reflect.DeepEqual(lines, []string{"Loaded image: shared:1"}) {
+		t.Errorf("lines %q", lines)
+	}
+}
+
+func TestRelativePath(t *testing.T) {
+	tests := []struct {
+		from, to []string
+		want     string
+	}{
+		{nil, nil, "."},
+		{nil, []string{"a", "b"}, "a/b"},
+		{[]string{"a", "b"}, nil, "../.."},
+		{[]string{"a", "b"}, []string{"a", "c"}, "../c"},
+		{[]string{"a"}, []string{"a", "b"}, "b"},
+	}
+	for _, tt := range tests {
+		if got := relativePath(tt.from, tt.to); got != tt.want {
+			t.Errorf("relativePath(%q, %q) = %q, want %q", tt.from, tt.to, got, tt.want)
+		}
+	}
 }

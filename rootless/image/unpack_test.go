@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,4 +268,46 @@ func assertNothingOutside(t *testing.T, outer, root string) {
 		t.Errorf("written outside the layer: %s", p)
 		return nil
 	})
+}
+
+// BenchmarkUnpackLayer unpacks 5000 small files four folders deep.
+func BenchmarkUnpackLayer(b *testing.B) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := range 5000 {
+		d := fmt.Sprintf("usr/lib/pkg%d/sub%d/", i/100, i/10)
+		if i%10 == 0 {
+			tw.WriteHeader(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: testTime})
+		}
+		tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("%sf%d", d, i), Typeflag: tar.TypeReg, Mode: 0o644, Size: 100, ModTime: testTime})
+		tw.Write(make([]byte, 100))
+	}
+	tw.Close()
+	b.ResetTimer()
+	for range b.N {
+		root := b.TempDir()
+		if _, err := unpackLayer(bytes.NewReader(buf.Bytes()), root); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// A folder listed twice takes its last entry's mode and time, as Docker,
+// which applies each entry as it comes.
+func TestUnpackRepeatedFolder(t *testing.T) {
+	root := t.TempDir()
+	later := testTime.Add(time.Hour)
+	data := layerTar(t, entry{name: "d/", typ: tar.TypeDir, mode: 0o700}, file("d/f", "x"))
+	var buf bytes.Buffer
+	buf.Write(data[:len(data)-1024]) // drop the end blocks, append one more entry
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "d/", Typeflag: tar.TypeDir, Mode: 0o750, ModTime: later})
+	tw.Close()
+	if _, err := unpackLayer(&buf, root); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(root, "d"))
+	if err != nil || fi.Mode().Perm() != 0o750 || !fi.ModTime().Equal(later) {
+		t.Errorf("d: %v %v, %v; want 0750 %v", fi.Mode().Perm(), fi.ModTime(), err, later)
+	}
 }

@@ -1,0 +1,156 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// canaryMark in a seed's names and link targets stands for the canary
+// folder's absolute path, which only exists at run time.
+const canaryMark = "@CANARY@"
+
+// FuzzUnpack unpacks arbitrary tars into a folder beside a canary folder
+// and checks that nothing outside the folder changed: no new file, no
+// changed mode, owner, size, time or content. A tar that parses is also
+// unpacked a second time with canaryMark replaced by the canary's path.
+// The seeds (testdata/fuzz/FuzzUnpack) include the escapes of issue 11.
+func FuzzUnpack(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		outer := t.TempDir()
+		canary := filepath.Join(outer, "canary")
+		writeCanary(t, canary)
+		targets := []string{filepath.Join(outer, "a", "b", "raw"), filepath.Join(outer, "a", "b", "marked")}
+		for _, p := range targets {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		defer func() {
+			for _, p := range targets {
+				removeAll(p)
+			}
+		}()
+		before := snapshotOutside(t, outer, targets)
+		_, rawErr := unpackLayer(bytes.NewReader(data), targets[0])
+		if marked, ok := replaceMark(data, canary); ok {
+			_, _ = unpackLayer(bytes.NewReader(marked), targets[1])
+		}
+		after := snapshotOutside(t, outer, targets)
+		if diff := diffSnapshots(before, after); diff != "" {
+			t.Fatalf("unpack (error %v) changed files outside the layer:\n%s", rawErr, diff)
+		}
+	})
+}
+
+// writeCanary makes a folder with a file, a sub-folder and a file in it,
+// all 0700 with an old time.
+func writeCanary(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(dir, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for _, p := range []string{"file", "sub/file"} {
+		if err := os.WriteFile(filepath.Join(dir, p), []byte("canary"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{"sub/file", "file", "sub", ""} {
+		if err := os.Chtimes(filepath.Join(dir, p), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// replaceMark rewrites a tar that parses whole, putting the canary's path
+// where its names and link targets say canaryMark.
+func replaceMark(data []byte, canary string) ([]byte, bool) {
+	if !bytes.Contains(data, []byte(canaryMark)) {
+		return nil, false
+	}
+	tr := tar.NewReader(bytes.NewReader(data))
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false
+		}
+		hdr.Name = strings.ReplaceAll(hdr.Name, canaryMark, canary)
+		hdr.Linkname = strings.ReplaceAll(hdr.Linkname, canaryMark, canary)
+		hdr.Format = tar.FormatPAX
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, false
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return nil, false
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, false
+	}
+	return out.Bytes(), true
+}
+
+// snapshotOutside records every path under root except the skipped
+// folders' contents, without following symlinks.
+func snapshotOutside(t *testing.T, root string, skip []string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		for _, s := range skip {
+			if p == s {
+				out[p] = "(layer)"
+				return filepath.SkipDir
+			}
+		}
+		if err != nil {
+			out[p] = "error: " + err.Error()
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			out[p] = "error: " + err.Error()
+			return nil
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		line := fmt.Sprintf("%v %d:%d size=%d mtime=%d", fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime().UnixNano())
+		if fi.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			line += fmt.Sprintf(" sha256=%x err=%v", sha256.Sum256(data), err)
+		}
+		out[p] = line
+		return nil
+	})
+	return out
+}
+
+func diffSnapshots(before, after map[string]string) string {
+	var b strings.Builder
+	for p, was := range before {
+		if now, ok := after[p]; !ok {
+			fmt.Fprintf(&b, "removed %s (%s)\n", p, was)
+		} else if now != was {
+			fmt.Fprintf(&b, "changed %s: %s → %s\n", p, was, now)
+		}
+	}
+	for p, now := range after {
+		if _, ok := before[p]; !ok {
+			fmt.Fprintf(&b, "new %s (%s)\n", p, now)
+		}
+	}
+	return b.String()
+}
