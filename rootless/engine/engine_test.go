@@ -112,7 +112,8 @@ func (p *fakeProc) Close()                   { p.outR.Close(); p.errR.Close() }
 func (p *fakeProc) Start() error {
 	if p.args[0] == "missing" {
 		p.finish(127)
-		return errors.New(`failed to create task for container: exec: "missing": executable file not found in $PATH`)
+		return &sandbox.StartError{Code: sandbox.ExitNotFound,
+			Msg: `failed to create task for container: exec: "missing": executable file not found in $PATH`}
 	}
 	go p.run()
 	return nil

@@ -137,7 +137,7 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	}
 	proc, err := e.run.Exec(pid, &x.spec)
 	if err != nil {
-		code := startExitCode(err.Error())
+		code := sandbox.ExitCode(err)
 		x.mu.Lock()
 		x.exitCode = &code
 		x.mu.Unlock()

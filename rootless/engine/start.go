@@ -102,26 +102,26 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 // error is recorded in the container's state.
 func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sources []linkedSource, linkErr error) (err error) {
 	if linkErr != nil {
-		return c.failStart(linkErr)
+		return c.failStartLocked(linkErr)
 	}
 	spec, err := c.spec(target, linkEnv(c.rec.Name, sources))
 	if err != nil {
 		return err
 	}
 	if err := c.log.open(); err != nil {
-		return c.failStart(err)
+		return c.failStartLocked(err)
 	}
 	proc, err := e.run.Create(spec)
 	if err != nil {
 		c.endOutput()
-		return c.failStart(err)
+		return c.failStartLocked(err)
 	}
 	var ep *Endpoint
 	if e.Network != nil && c.rec.HostConfig.NetworkMode.IsBridge() {
 		if ep, err = e.Network.Attach(ctx, c.rec.ID, proc.Pid()); err != nil {
 			killAndReap(proc)
 			c.endOutput()
-			return c.failStart(fmt.Errorf("attach network: %w", err))
+			return c.failStartLocked(fmt.Errorf("attach network: %w", err))
 		}
 		ep.ID = e.newID()
 		e.allowLinks(ep.IP, sources)
@@ -132,7 +132,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 				killAndReap(proc)
 				c.endOutput()
 				e.detach(c.rec.ID, ep)
-				return c.failStart(publishError(c.rec.Name, ep.ID, err))
+				return c.failStartLocked(publishError(c.rec.Name, ep.ID, err))
 			}
 			c.pub = pub
 		}
@@ -149,7 +149,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 		c.endOutput()
 		e.unpublish(c)
 		e.detach(c.rec.ID, ep)
-		return c.failStart(err)
+		return c.failStartLocked(err)
 	}
 	now := time.Now().UTC()
 	c.proc, c.exited = proc, make(chan struct{})
@@ -242,30 +242,21 @@ func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
 	return out, nil
 }
 
-// failStart records a failed start Docker's way: the container keeps its
-// status, Error says why and ExitCode is 127/126 for a command that cannot
-// run, 128 otherwise. c.mu is held.
-func (c *Container) failStart(err error) error {
-	code := startExitCode(err.Error())
+// failStartLocked records a failed start Docker's way: the container keeps
+// its status, Error says why and ExitCode is the sandbox's code for it
+// (127/126 for a command that cannot run, 128 otherwise). Those two are
+// the user's mistake, so they are 400s, as in Docker.
+func (c *Container) failStartLocked(err error) error {
+	code := sandbox.ExitCode(err)
 	c.rec.State.Error = err.Error()
 	c.rec.State.ExitCode = code
 	if serr := c.save(); serr != nil {
 		log.Printf("engine: %v", serr)
 	}
-	if code != 128 {
+	if code != sandbox.ExitUnknown {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
 	return err
-}
-
-func startExitCode(msg string) int {
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-		return 127
-	case strings.Contains(msg, "permission denied"):
-		return 126
-	}
-	return 128
 }
 
 // endOutput closes the run's output: the log, attached clients, stdin.
