@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,16 +58,23 @@ func (fakeStore) Inspect(*image.Image) imagetypes.InspectResponse {
 }
 
 // fakeRunner runs tiny in-process "programs" named by Args[0].
+// "uncreatable" fails in Create, as a root that cannot be built does.
 type fakeRunner struct {
 	mu    sync.Mutex
 	specs []*sandbox.Spec
+	procs []*fakeProc
 }
 
 func (f *fakeRunner) Create(spec *sandbox.Spec) (process, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.specs = append(f.specs, spec)
-	f.mu.Unlock()
-	return newFakeProc(spec.Args, spec.OpenStdin, true), nil
+	if spec.Args[0] == "uncreatable" {
+		return nil, errors.New("failed to create task for container: unable to start container process: error during container init: mount overlay: invalid argument")
+	}
+	p := newFakeProc(spec.Args, spec.OpenStdin, true)
+	f.procs = append(f.procs, p)
+	return p, nil
 }
 
 func (f *fakeRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
@@ -84,6 +92,10 @@ type fakeProc struct {
 	done           chan struct{}
 	code           int
 	startedCreated bool
+	closed         atomic.Bool
+
+	mu      sync.Mutex
+	started bool // a created init is killed by a signal before Start
 }
 
 func newFakeProc(args []string, openStdin, paused bool) *fakeProc {
@@ -107,13 +119,25 @@ func (p *fakeProc) Stdin() io.WriteCloser {
 func (p *fakeProc) Stdout() io.Reader        { return p.outR }
 func (p *fakeProc) Stderr() io.Reader        { return p.errR }
 func (p *fakeProc) Resize(h, w uint16) error { return nil }
-func (p *fakeProc) Close()                   { p.outR.Close(); p.errR.Close() }
+func (p *fakeProc) Close()                   { p.outR.Close(); p.errR.Close(); p.closed.Store(true) }
 
 func (p *fakeProc) Start() error {
-	if p.args[0] == "missing" {
+	p.mu.Lock()
+	p.started = true
+	p.mu.Unlock()
+	switch p.args[0] {
+	case "missing":
 		p.finish(127)
 		return &sandbox.StartError{Code: sandbox.ExitNotFound,
 			Msg: `failed to create task for container: exec: "missing": executable file not found in $PATH`}
+	case "/etc":
+		p.finish(126)
+		return &sandbox.StartError{Code: sandbox.ExitCannotInvoke,
+			Msg: `failed to create task for container: exec: "/etc": is a directory`}
+	case "broken":
+		p.finish(128)
+		return &sandbox.StartError{Code: sandbox.ExitUnknown,
+			Msg: "failed to create task for container: error during container init: setuid 1000: operation not permitted"}
 	}
 	go p.run()
 	return nil
@@ -154,6 +178,14 @@ func (p *fakeProc) Wait() (int, error) {
 }
 
 func (p *fakeProc) Signal(s syscall.Signal) error {
+	p.mu.Lock()
+	if !p.started {
+		p.started = true // no run; the signal ends it
+		p.mu.Unlock()
+		p.finish(128 + int(s))
+		return nil
+	}
+	p.mu.Unlock()
 	select {
 	case <-p.done:
 		return errors.New("process already finished")

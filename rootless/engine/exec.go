@@ -40,11 +40,9 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	if len(req.Cmd) == 0 {
 		return "", errdefs.ErrInvalidArgument.WithMessage("No exec command specified")
 	}
-	c.mu.Lock()
-	running := c.rec.State.running()
-	cfg, hc, links := c.rec.Config, c.rec.HostConfig, c.rec.Links
-	c.mu.Unlock()
-	if !running {
+	r := c.snapshot()
+	cfg, hc, links := r.Config, r.HostConfig, r.Links
+	if !r.State.running() {
 		return "", errNotRunning(c.rec.ID)
 	}
 	// Docker recomputes link variables for every exec, and fails like start
@@ -74,9 +72,7 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	e.mu.Lock()
 	e.execs[x.id] = x
 	e.mu.Unlock()
-	c.mu.Lock()
-	c.execs[x.id] = struct{}{}
-	c.mu.Unlock()
+	c.addExec(x.id)
 	return x.id, nil
 }
 
@@ -124,13 +120,11 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	x.started = true
 	x.mu.Unlock()
 
-	c.mu.Lock()
-	if !c.rec.State.running() {
-		c.mu.Unlock()
+	init, _, ok := c.current()
+	if !ok {
 		return errNotRunning(c.rec.ID)
 	}
-	pid := c.rec.State.Pid
-	c.mu.Unlock()
+	pid := init.Pid() // the engine's pid: exec joins its namespaces
 
 	if detach {
 		streams = api.Streams{}
