@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,9 +61,10 @@ func (fakeStore) Inspect(*image.Image) imagetypes.InspectResponse {
 // fakeRunner runs tiny in-process "programs" named by Args[0].
 // "uncreatable" fails in Create, as a root that cannot be built does.
 type fakeRunner struct {
-	mu    sync.Mutex
-	specs []*sandbox.Spec
-	procs []*fakeProc
+	mu       sync.Mutex
+	specs    []*sandbox.Spec
+	procs    []*fakeProc
+	execPids []int // the init pid each exec joined
 }
 
 func (f *fakeRunner) Create(spec *sandbox.Spec) (process, error) {
@@ -78,6 +80,9 @@ func (f *fakeRunner) Create(spec *sandbox.Spec) (process, error) {
 }
 
 func (f *fakeRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
+	f.mu.Lock()
+	f.execPids = append(f.execPids, pid)
+	f.mu.Unlock()
 	p := newFakeProc(spec.Args, spec.OpenStdin, false)
 	return p, p.Start()
 }
@@ -108,7 +113,9 @@ func newFakeProc(args []string, openStdin, paused bool) *fakeProc {
 	return p
 }
 
+// The engine's pid and the host's differ, as in the daemon's pid namespace.
 func (p *fakeProc) Pid() int               { return 4242 }
+func (p *fakeProc) HostPid() int           { return 104242 }
 func (p *fakeProc) Console() io.ReadWriter { return nil }
 func (p *fakeProc) Stdin() io.WriteCloser {
 	if p.stdinW == nil {
@@ -532,6 +539,47 @@ func TestExec(t *testing.T) {
 	if out.String() != "hi\n" || got.Running || got.ExitCode == nil || *got.ExitCode != 0 ||
 		got.ContainerID != id || got.ProcessConfig.Entrypoint != "echo" {
 		t.Errorf("exec output %q, inspect %+v", out.String(), got)
+	}
+}
+
+// Users see host pids (inspect, exec inspect, the netns path); the engine
+// joins namespaces with its own.
+func TestPidsReported(t *testing.T) {
+	e, run, _ := newTestEngine(t)
+	ctx := context.Background()
+	id := create(t, e, "web", container.Config{Cmd: []string{"sleep"}}, nil)
+	if err := e.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ContainerInspect(ctx, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State.Pid != 104242 || got.NetworkSettings.SandboxKey != "/proc/104242/ns/net" {
+		t.Errorf("inspect: Pid %d, SandboxKey %q; want the host's pid 104242", got.State.Pid, got.NetworkSettings.SandboxKey)
+	}
+	eid, err := e.ExecCreate(ctx, id, &container.ExecCreateRequest{Cmd: []string{"echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExecStart(ctx, eid, false, api.Streams{}); err != nil {
+		t.Fatal(err)
+	}
+	if x, _ := e.ExecInspect(ctx, eid); x.Pid != 104242 {
+		t.Errorf("exec inspect Pid = %d, want 104242", x.Pid)
+	}
+	joined := create(t, e, "", container.Config{Cmd: []string{"sleep"}}, &container.HostConfig{NetworkMode: "container:web"})
+	if err := e.ContainerStart(ctx, joined); err != nil {
+		t.Fatal(err)
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if !slices.Equal(run.execPids, []int{4242}) || run.specs[len(run.specs)-1].NetNS != "/proc/4242/ns/net" {
+		t.Errorf("the engine used pids %v and netns %q, want its own 4242", run.execPids, run.specs[len(run.specs)-1].NetNS)
+	}
+	e.ContainerKill(ctx, id, "")
+	if got, _ := e.ContainerInspect(ctx, id, false); got.State.Pid != 0 {
+		t.Errorf("Pid after exit = %d, want 0", got.State.Pid)
 	}
 }
 

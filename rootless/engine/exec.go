@@ -25,7 +25,7 @@ type execConfig struct {
 	started  bool
 	running  bool
 	exitCode *int
-	pid      int
+	pid      int // the host's, as reported
 	proc     process
 }
 
@@ -138,7 +138,7 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 		return err
 	}
 	x.mu.Lock()
-	x.running, x.pid, x.proc = true, proc.Pid(), proc
+	x.running, x.pid, x.proc = true, proc.HostPid(), proc
 	x.mu.Unlock()
 
 	done := make(chan struct{})

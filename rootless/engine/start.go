@@ -138,7 +138,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 	if err := proc.Start(); err != nil {
 		return err // the init exits by itself after reporting it
 	}
-	c.setRunningLocked(proc, proc.Pid(), ep, pub)
+	c.setRunningLocked(proc, proc.HostPid(), ep, pub)
 	e.wg.Add(1)
 	go e.monitor(c, proc, copiers, ep)
 	return nil
