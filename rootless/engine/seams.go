@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"log"
 	"net"
 	"net/netip"
 	"os"
@@ -82,7 +83,7 @@ func (realRunner) Create(spec *sandbox.Spec) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeProcess{p: p, hostPid: hostproc.Pid(p.Pid), started: false}, nil
+	return &runtimeProcess{p: p, hostPid: hostPid(p.Pid), started: false}, nil
 }
 
 func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
@@ -90,7 +91,18 @@ func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeProcess{p: p, hostPid: hostproc.Pid(p.Pid), started: true}, nil
+	return &runtimeProcess{p: p, hostPid: hostPid(p.Pid), started: true}, nil
+}
+
+// hostPid is pid as the host sees it; 0 (Docker's "none") when that cannot
+// be worked out, rather than a number that names some other host process.
+func hostPid(pid int) int {
+	host, err := hostproc.Pid(pid)
+	if err != nil {
+		log.Printf("engine: host pid of %d: %v", pid, err)
+		return 0
+	}
+	return host
 }
 
 type runtimeProcess struct {

@@ -68,17 +68,13 @@ func Take() {
 // Pid is the host's pid of the engine's process pid, which must be the
 // engine's child not yet waited for (so the number is still that process).
 // Without a handle the engine shares the host's pid namespace and pid is
-// the answer; 0 means it could not be worked out.
-func Pid(pid int) int {
+// the answer.
+func Pid(pid int) (int, error) {
 	Take()
 	if procFD < 0 {
-		return pid
+		return pid, nil
 	}
-	host, err := pidThrough(procFD, pid)
-	if err != nil {
-		return 0
-	}
-	return host
+	return pidThrough(procFD, pid)
 }
 
 // pidThrough reads pid's number in the pid namespace of the procfs that

@@ -84,8 +84,8 @@ func TestKeepTake(t *testing.T) {
 	if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC == 0 {
 		t.Errorf("the host's /proc would leak into the engine's children")
 	}
-	if got := Pid(os.Getpid()); got != os.Getpid() {
+	if got, err := Pid(os.Getpid()); err != nil || got != os.Getpid() {
 		// The test's /proc is its own namespace's: the pid is unchanged.
-		t.Errorf("Pid(self) = %d, want %d", got, os.Getpid())
+		t.Errorf("Pid(self) = %d, %v; want %d", got, err, os.Getpid())
 	}
 }
