@@ -112,13 +112,9 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	if x.started {
-		x.mu.Unlock()
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Error: Exec command %s has already run", x.id))
+	if err := x.claim(); err != nil {
+		return err
 	}
-	x.started = true
-	x.mu.Unlock()
 
 	init, _, ok := c.current()
 	if !ok {
@@ -131,15 +127,10 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	}
 	proc, err := e.run.Exec(pid, &x.spec)
 	if err != nil {
-		code := sandbox.ExitCode(err)
-		x.mu.Lock()
-		x.exitCode = &code
-		x.mu.Unlock()
+		x.ended(nil, sandbox.ExitCode(err))
 		return err
 	}
-	x.mu.Lock()
-	x.running, x.pid, x.proc = true, proc.HostPid(), proc
-	x.mu.Unlock()
+	x.setRunning(proc)
 
 	done := make(chan struct{})
 	e.wg.Add(1)
@@ -189,10 +180,46 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams) {
 	}
 	code, _ := p.Wait()
 	copiers.Wait()
+	x.ended(p, code)
+}
+
+// An exec's state changes only in these methods, which take x.mu.
+
+// claim marks the exec started: it runs once.
+func (x *execConfig) claim() error {
 	x.mu.Lock()
-	p.Close() // ExecResize uses the console under x.mu
+	defer x.mu.Unlock()
+	if x.started {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Error: Exec command %s has already run", x.id))
+	}
+	x.started = true
+	return nil
+}
+
+func (x *execConfig) setRunning(p process) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.running, x.pid, x.proc = true, p.HostPid(), p
+}
+
+// ended records the exit code; p, if the exec ran, is closed under x.mu
+// because ExecResize uses its console there.
+func (x *execConfig) ended(p process, code int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
 	x.running, x.exitCode, x.proc = false, &code, nil
-	x.mu.Unlock()
+}
+
+func (x *execConfig) resize(height, width uint16) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.running {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Exec %s is not running", x.id))
+	}
+	return x.proc.Resize(height, width)
 }
 
 // ExecResize sets the exec's tty size.
@@ -201,12 +228,7 @@ func (e *Engine) ExecResize(ctx context.Context, execID string, height, width ui
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.running {
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Exec %s is not running", x.id))
-	}
-	return x.proc.Resize(uint16(height), uint16(width))
+	return x.resize(uint16(height), uint16(width))
 }
 
 // ExecInspect reports the exec as Docker's GET /exec/{id}/json.
