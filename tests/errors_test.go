@@ -135,6 +135,20 @@ func TestErrMissingExecutable(t *testing.T) {
 	})
 }
 
+// A command that exists but cannot be run (a directory) fails the start
+// with 126, and the container records the same code the CLI exits with.
+func TestErrCommandNotInvokable(t *testing.T) {
+	eachCLI(t, func(t *testing.T, c cli) {
+		name := container(t)
+		expectFailure(t, c, 126, []string{`exec: "/etc": is a directory`}, "run", "--name", name, "busybox", "/etc")
+		if got := inspectField(t, name, "{{.State.Status}} {{.State.ExitCode}}"); got != "created 126" {
+			t.Errorf("state after the failed start = %q, want %q", got, "created 126")
+		}
+		leftovers(t)
+		expectFailure(t, c, 126, []string{`exec: "/etc": is a directory`}, "run", "--rm", "busybox", "/etc")
+	})
+}
+
 func TestErrNoCommand(t *testing.T) {
 	image := ref(noCmdRepo)
 	mustWarren(t, "pull", image)

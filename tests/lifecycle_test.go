@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -286,6 +289,52 @@ func TestStartAndRestart(t *testing.T) {
 			t.Errorf("after restart: %q; before: StartedAt %s Pid %s", after, before, pid)
 		}
 	})
+}
+
+// State.Pid is the host's pid of the container's first process, as Docker
+// reports it (the engine runs in a pid namespace of its own): on the host
+// it is the container's command, and a signal sent to it from the host
+// reaches the container.
+func TestInspectPidIsTheHosts(t *testing.T) {
+	t.Parallel()
+	bothCLIs(t, func(t *testing.T, c cli) {
+		script := `trap "exit 7" TERM; sleep 1000 & wait`
+		name, _ := runDetached(t, c, "busybox", "sh", "-c", script)
+		out := strings.TrimSpace(c.mustRun(t, "inspect", "-f", "{{.State.Pid}}", name))
+		pid, err := strconv.Atoi(out)
+		if err != nil || pid <= 0 {
+			t.Fatalf("State.Pid = %q", out)
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if want := "sh\x00-c\x00" + script + "\x00"; err != nil || string(cmdline) != want {
+			t.Fatalf("host's /proc/%d/cmdline = %q, %v; want %q", pid, cmdline, err, want)
+		}
+		// As pid 1 of its namespace, sh ignores SIGTERM until its trap is set.
+		waitFor(t, 30*time.Second, "the container's TERM trap", func() bool { return catchesTERM(t, pid) })
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			t.Fatalf("kill -TERM %d from the host: %v", pid, err)
+		}
+		waitState(t, name, "exited")
+		if got := inspectField(t, name, "{{.State.ExitCode}} {{.State.Pid}}"); got != "7 0" {
+			t.Errorf("after the host's SIGTERM: exit code and pid %q, want %q", got, "7 0")
+		}
+	})
+}
+
+// catchesTERM reads the host's /proc/PID/status: is SIGTERM caught?
+func catchesTERM(t *testing.T, pid int) bool {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && mask&(1<<(syscall.SIGTERM-1)) != 0
+		}
+	}
+	return false
 }
 
 func TestKill(t *testing.T) {

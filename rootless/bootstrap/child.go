@@ -12,6 +12,7 @@ import (
 
 	"warren/netstack/uplink"
 	"warren/portfwd/forward"
+	"warren/rootless/hostproc"
 )
 
 // IsChild tells whether this process is the RootlessKit child re-executed by
@@ -42,6 +43,12 @@ func runChild() int {
 		return 1
 	}
 	setupLogging(cfg.Debug)
+	// Before child.Child mounts the pid namespace's own /proc: the engine
+	// reports containers' pids as the host sees them.
+	if err := hostproc.Keep(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s%v\n", logPrefix, err)
+		return 1
+	}
 	err := child.Child(childOpt(cfg))
 	if err == nil {
 		return 0

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -49,7 +50,26 @@ type state struct {
 func (s state) running() bool { return s.Status == container.StateRunning }
 
 // Container is one container: its persisted record and, while it runs, its
-// process and streams. mu guards everything but the fields marked otherwise.
+// process and streams. mu guards everything but the fields marked
+// otherwise; the record's ID, Name, Created, Path, Args, ImageID, Lowers,
+// Config and HostConfig never change after create and are read without it.
+// The state changes only through the methods in state.go.
+//
+// Lock order, for the whole engine:
+//   - At most one container's mu is held at a time. A start reads the
+//     containers it depends on (--network container:X, link sources)
+//     before it locks its own, and a source that moved updates its
+//     recipients one at a time after it is unlocked.
+//   - Engine.mu (the index of containers, names and execs) may be taken
+//     while a container's mu is held (run1 makes an endpoint ID), never the
+//     other way round: under Engine.mu nothing else is locked, so lookups
+//     never wait for a start.
+//   - An exec's mu and the stream locks (fanout, logFile, stdinMux) are
+//     leaves: taken alone or under a container's mu, with nothing under them.
+//   - The image store never calls the engine's layer-in-use hook (which
+//     takes Engine.mu) while holding its own lock.
+//   - The Network and the port Publisher are called with a container's mu
+//     held and do not call back into the engine.
 type Container struct {
 	mu  sync.Mutex
 	rec record
@@ -63,7 +83,9 @@ type Container struct {
 	waiters  []*waiter
 	execs    map[string]struct{}
 
-	links []link // a copy of rec.Links guarded by Engine.mu, for lookups
+	// links is rec.Links for lookups of link names ("web/db"), which run
+	// under Engine.mu and so cannot take mu; written with rec.Links.
+	links atomic.Pointer[[]link]
 
 	// These have their own locks.
 	out   *fanout   // output to attached clients
@@ -77,6 +99,7 @@ func newContainer(rec record, dir string) *Container {
 	if rec.Config.OpenStdin {
 		c.stdin = newStdinMux()
 	}
+	c.links.Store(&c.rec.Links)
 	return c
 }
 

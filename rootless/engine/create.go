@@ -84,7 +84,6 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 		return container.CreateResponse{}, err
 	}
 	e.mu.Lock()
-	c.links = links
 	e.byID[id] = c
 	e.mu.Unlock()
 	if warnings == nil {

@@ -46,7 +46,7 @@ type Engine struct {
 	images  imageStore
 	run     runner
 
-	mu    sync.Mutex // guards the index below; never held during I/O
+	mu    sync.Mutex // guards the index below; never held during I/O; lock order at Container
 	byID  map[string]*Container
 	names map[string]string // "/web" → ID
 	execs map[string]*execConfig
@@ -132,7 +132,6 @@ func (e *Engine) restore() error {
 				log.Printf("engine: %v", err)
 			}
 		}
-		c.links = rec.Links
 		e.byID[rec.ID] = c
 		e.names[rec.Name] = rec.ID
 	}
@@ -193,8 +192,7 @@ func (e *Engine) lookupLocked(ref string) (*Container, error) {
 }
 
 // linkTargetLocked resolves a link name ("web/db") to the link's source.
-// e.mu is held; no container lock is taken (run1 holds one while it looks
-// up sources).
+// e.mu is held, so no container lock may be taken (see Container).
 func (e *Engine) linkTargetLocked(ref string) *Container {
 	parent, alias, ok := strings.Cut(strings.TrimPrefix(ref, "/"), "/")
 	if !ok {
@@ -204,7 +202,7 @@ func (e *Engine) linkTargetLocked(ref string) *Container {
 	if !ok {
 		return nil
 	}
-	for _, l := range e.byID[id].links {
+	for _, l := range *e.byID[id].links.Load() {
 		if l.Alias == alias {
 			if id, ok := e.names[l.Source]; ok {
 				return e.byID[id]
@@ -262,10 +260,7 @@ func (e *Engine) containers() []*Container {
 func (e *Engine) Shutdown(ctx context.Context, maxWait time.Duration) {
 	var wg sync.WaitGroup
 	for _, c := range e.containers() {
-		c.mu.Lock()
-		running := c.rec.State.running()
-		c.mu.Unlock()
-		if !running {
+		if !c.isRunning() {
 			continue
 		}
 		wg.Add(1)

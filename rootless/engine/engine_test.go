@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,19 +59,30 @@ func (fakeStore) Inspect(*image.Image) imagetypes.InspectResponse {
 }
 
 // fakeRunner runs tiny in-process "programs" named by Args[0].
+// "uncreatable" fails in Create, as a root that cannot be built does.
 type fakeRunner struct {
-	mu    sync.Mutex
-	specs []*sandbox.Spec
+	mu       sync.Mutex
+	specs    []*sandbox.Spec
+	procs    []*fakeProc
+	execPids []int // the init pid each exec joined
 }
 
 func (f *fakeRunner) Create(spec *sandbox.Spec) (process, error) {
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.specs = append(f.specs, spec)
-	f.mu.Unlock()
-	return newFakeProc(spec.Args, spec.OpenStdin, true), nil
+	if spec.Args[0] == "uncreatable" {
+		return nil, errors.New("failed to create task for container: unable to start container process: error during container init: mount overlay: invalid argument")
+	}
+	p := newFakeProc(spec.Args, spec.OpenStdin, true)
+	f.procs = append(f.procs, p)
+	return p, nil
 }
 
 func (f *fakeRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
+	f.mu.Lock()
+	f.execPids = append(f.execPids, pid)
+	f.mu.Unlock()
 	p := newFakeProc(spec.Args, spec.OpenStdin, false)
 	return p, p.Start()
 }
@@ -84,6 +97,10 @@ type fakeProc struct {
 	done           chan struct{}
 	code           int
 	startedCreated bool
+	closed         atomic.Bool
+
+	mu      sync.Mutex
+	started bool // a created init is killed by a signal before Start
 }
 
 func newFakeProc(args []string, openStdin, paused bool) *fakeProc {
@@ -96,7 +113,9 @@ func newFakeProc(args []string, openStdin, paused bool) *fakeProc {
 	return p
 }
 
+// The engine's pid and the host's differ, as in the daemon's pid namespace.
 func (p *fakeProc) Pid() int               { return 4242 }
+func (p *fakeProc) HostPid() int           { return 104242 }
 func (p *fakeProc) Console() io.ReadWriter { return nil }
 func (p *fakeProc) Stdin() io.WriteCloser {
 	if p.stdinW == nil {
@@ -107,12 +126,25 @@ func (p *fakeProc) Stdin() io.WriteCloser {
 func (p *fakeProc) Stdout() io.Reader        { return p.outR }
 func (p *fakeProc) Stderr() io.Reader        { return p.errR }
 func (p *fakeProc) Resize(h, w uint16) error { return nil }
-func (p *fakeProc) Close()                   { p.outR.Close(); p.errR.Close() }
+func (p *fakeProc) Close()                   { p.outR.Close(); p.errR.Close(); p.closed.Store(true) }
 
 func (p *fakeProc) Start() error {
-	if p.args[0] == "missing" {
+	p.mu.Lock()
+	p.started = true
+	p.mu.Unlock()
+	switch p.args[0] {
+	case "missing":
 		p.finish(127)
-		return errors.New(`failed to create task for container: exec: "missing": executable file not found in $PATH`)
+		return &sandbox.StartError{Code: sandbox.ExitNotFound,
+			Msg: `failed to create task for container: exec: "missing": executable file not found in $PATH`}
+	case "/etc":
+		p.finish(126)
+		return &sandbox.StartError{Code: sandbox.ExitCannotInvoke,
+			Msg: `failed to create task for container: exec: "/etc": is a directory`}
+	case "broken":
+		p.finish(128)
+		return &sandbox.StartError{Code: sandbox.ExitUnknown,
+			Msg: "failed to create task for container: error during container init: setuid 1000: operation not permitted"}
 	}
 	go p.run()
 	return nil
@@ -153,6 +185,14 @@ func (p *fakeProc) Wait() (int, error) {
 }
 
 func (p *fakeProc) Signal(s syscall.Signal) error {
+	p.mu.Lock()
+	if !p.started {
+		p.started = true // no run; the signal ends it
+		p.mu.Unlock()
+		p.finish(128 + int(s))
+		return nil
+	}
+	p.mu.Unlock()
 	select {
 	case <-p.done:
 		return errors.New("process already finished")
@@ -499,6 +539,47 @@ func TestExec(t *testing.T) {
 	if out.String() != "hi\n" || got.Running || got.ExitCode == nil || *got.ExitCode != 0 ||
 		got.ContainerID != id || got.ProcessConfig.Entrypoint != "echo" {
 		t.Errorf("exec output %q, inspect %+v", out.String(), got)
+	}
+}
+
+// Users see host pids (inspect, exec inspect, the netns path); the engine
+// joins namespaces with its own.
+func TestPidsReported(t *testing.T) {
+	e, run, _ := newTestEngine(t)
+	ctx := context.Background()
+	id := create(t, e, "web", container.Config{Cmd: []string{"sleep"}}, nil)
+	if err := e.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.ContainerInspect(ctx, id, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State.Pid != 104242 || got.NetworkSettings.SandboxKey != "/proc/104242/ns/net" {
+		t.Errorf("inspect: Pid %d, SandboxKey %q; want the host's pid 104242", got.State.Pid, got.NetworkSettings.SandboxKey)
+	}
+	eid, err := e.ExecCreate(ctx, id, &container.ExecCreateRequest{Cmd: []string{"echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ExecStart(ctx, eid, false, api.Streams{}); err != nil {
+		t.Fatal(err)
+	}
+	if x, _ := e.ExecInspect(ctx, eid); x.Pid != 104242 {
+		t.Errorf("exec inspect Pid = %d, want 104242", x.Pid)
+	}
+	joined := create(t, e, "", container.Config{Cmd: []string{"sleep"}}, &container.HostConfig{NetworkMode: "container:web"})
+	if err := e.ContainerStart(ctx, joined); err != nil {
+		t.Fatal(err)
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if !slices.Equal(run.execPids, []int{4242}) || run.specs[len(run.specs)-1].NetNS != "/proc/4242/ns/net" {
+		t.Errorf("the engine used pids %v and netns %q, want its own 4242", run.execPids, run.specs[len(run.specs)-1].NetNS)
+	}
+	e.ContainerKill(ctx, id, "")
+	if got, _ := e.ContainerInspect(ctx, id, false); got.State.Pid != 0 {
+		t.Errorf("Pid after exit = %d, want 0", got.State.Pid)
 	}
 }
 

@@ -25,7 +25,7 @@ type execConfig struct {
 	started  bool
 	running  bool
 	exitCode *int
-	pid      int
+	pid      int // the host's, as reported
 	proc     process
 }
 
@@ -40,11 +40,9 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	if len(req.Cmd) == 0 {
 		return "", errdefs.ErrInvalidArgument.WithMessage("No exec command specified")
 	}
-	c.mu.Lock()
-	running := c.rec.State.running()
-	cfg, hc, links := c.rec.Config, c.rec.HostConfig, c.rec.Links
-	c.mu.Unlock()
-	if !running {
+	r := c.snapshot()
+	cfg, hc, links := r.Config, r.HostConfig, r.Links
+	if !r.State.running() {
 		return "", errNotRunning(c.rec.ID)
 	}
 	// Docker recomputes link variables for every exec, and fails like start
@@ -74,9 +72,7 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	e.mu.Lock()
 	e.execs[x.id] = x
 	e.mu.Unlock()
-	c.mu.Lock()
-	c.execs[x.id] = struct{}{}
-	c.mu.Unlock()
+	c.addExec(x.id)
 	return x.id, nil
 }
 
@@ -116,36 +112,25 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	if x.started {
-		x.mu.Unlock()
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Error: Exec command %s has already run", x.id))
+	if err := x.claim(); err != nil {
+		return err
 	}
-	x.started = true
-	x.mu.Unlock()
 
-	c.mu.Lock()
-	if !c.rec.State.running() {
-		c.mu.Unlock()
+	init, _, ok := c.current()
+	if !ok {
 		return errNotRunning(c.rec.ID)
 	}
-	pid := c.rec.State.Pid
-	c.mu.Unlock()
+	pid := init.Pid() // the engine's pid: exec joins its namespaces
 
 	if detach {
 		streams = api.Streams{}
 	}
 	proc, err := e.run.Exec(pid, &x.spec)
 	if err != nil {
-		code := startExitCode(err.Error())
-		x.mu.Lock()
-		x.exitCode = &code
-		x.mu.Unlock()
+		x.ended(nil, sandbox.ExitCode(err))
 		return err
 	}
-	x.mu.Lock()
-	x.running, x.pid, x.proc = true, proc.Pid(), proc
-	x.mu.Unlock()
+	x.setRunning(proc)
 
 	done := make(chan struct{})
 	e.wg.Add(1)
@@ -195,10 +180,46 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams) {
 	}
 	code, _ := p.Wait()
 	copiers.Wait()
+	x.ended(p, code)
+}
+
+// An exec's state changes only in these methods, which take x.mu.
+
+// claim marks the exec started: it runs once.
+func (x *execConfig) claim() error {
 	x.mu.Lock()
-	p.Close() // ExecResize uses the console under x.mu
+	defer x.mu.Unlock()
+	if x.started {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Error: Exec command %s has already run", x.id))
+	}
+	x.started = true
+	return nil
+}
+
+func (x *execConfig) setRunning(p process) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.running, x.pid, x.proc = true, p.HostPid(), p
+}
+
+// ended records the exit code; p, if the exec ran, is closed under x.mu
+// because ExecResize uses its console there.
+func (x *execConfig) ended(p process, code int) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if p != nil {
+		p.Close()
+	}
 	x.running, x.exitCode, x.proc = false, &code, nil
-	x.mu.Unlock()
+}
+
+func (x *execConfig) resize(height, width uint16) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.running {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Exec %s is not running", x.id))
+	}
+	return x.proc.Resize(height, width)
 }
 
 // ExecResize sets the exec's tty size.
@@ -207,12 +228,7 @@ func (e *Engine) ExecResize(ctx context.Context, execID string, height, width ui
 	if err != nil {
 		return err
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if !x.running {
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("Exec %s is not running", x.id))
-	}
-	return x.proc.Resize(uint16(height), uint16(width))
+	return x.resize(uint16(height), uint16(width))
 }
 
 // ExecInspect reports the exec as Docker's GET /exec/{id}/json.

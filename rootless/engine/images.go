@@ -187,9 +187,7 @@ func imageInUse(ref string, byID, running bool, containerID, imageID string) str
 // running one as Docker's message does.
 func (e *Engine) containerUsing(imageID string) (id string, running bool) {
 	for _, c := range e.containers() {
-		c.mu.Lock()
-		r := c.rec
-		c.mu.Unlock()
+		r := c.snapshot()
 		if r.ImageID == imageID && (id == "" || r.State.running()) {
 			id, running = r.ID, r.State.running()
 		}

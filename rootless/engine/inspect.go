@@ -16,13 +16,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	r := c.rec
-	execIDs := make([]string, 0, len(c.execs))
-	for id := range c.execs {
-		execIDs = append(execIDs, id)
-	}
-	c.mu.Unlock()
+	r, execIDs := c.inspected()
 	resp := &container.InspectResponse{
 		ID:      r.ID,
 		Created: r.Created.Format(time.RFC3339Nano),

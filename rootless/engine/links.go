@@ -120,10 +120,9 @@ func (e *Engine) resolveLinks(recipient string, links []link) ([]linkedSource, e
 		if err != nil {
 			return nil, notRunning
 		}
-		src.mu.Lock()
-		running, ep := src.rec.State.running(), src.rec.Endpoint
-		hostname, cfg, mode := src.rec.Config.Hostname, src.rec.Config, src.rec.HostConfig.NetworkMode
-		src.mu.Unlock()
+		r := src.snapshot()
+		running, ep := r.State.running(), r.Endpoint
+		hostname, cfg, mode := r.Config.Hostname, r.Config, r.HostConfig.NetworkMode
 		if !running {
 			return nil, notRunning
 		}
@@ -179,17 +178,14 @@ func (e *Engine) allowLinks(recipientIP netip.Addr, sources []linkedSource) {
 // their hosts files are rewritten in place and, with --icc=false, the link
 // opened again.
 func (e *Engine) sourceMoved(src *Container, ip netip.Addr) {
-	src.mu.Lock()
 	name, cfg, hostname := src.rec.Name, src.rec.Config, src.rec.Config.Hostname
-	src.mu.Unlock()
 	for _, r := range e.containers() {
 		if r == src {
 			continue
 		}
-		r.mu.Lock()
-		running, links, ep, rname := r.rec.State.running(), r.rec.Links, r.rec.Endpoint, r.rec.Name
+		rec := r.snapshot()
+		running, links, ep, rname := rec.State.running(), rec.Links, rec.Endpoint, rec.Name
 		hostsPath := r.hostsPath()
-		r.mu.Unlock()
 		if !running {
 			continue
 		}
@@ -231,16 +227,9 @@ func (e *Engine) removeLink(ref string) error {
 	if err != nil {
 		return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("Cannot get parent %s for link name %s", parent, full))
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, l := range r.rec.Links {
-		if l.Alias == alias {
-			r.rec.Links = append(r.rec.Links[:i:i], r.rec.Links[i+1:]...)
-			e.mu.Lock()
-			r.links = r.rec.Links
-			e.mu.Unlock()
-			return r.save()
-		}
+	found, err := r.dropLink(alias)
+	if !found {
+		return errdefs.ErrNotFound.WithMessage("No such container: " + strings.TrimPrefix(full, "/"))
 	}
-	return errdefs.ErrNotFound.WithMessage("No such container: " + strings.TrimPrefix(full, "/"))
+	return err
 }

@@ -27,14 +27,14 @@ func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]con
 	var recs []record
 	linkNames := map[string][]string{} // source name → "/web/db", for Names
 	for _, c := range e.containers() {
-		c.mu.Lock()
-		if !c.removed {
-			recs = append(recs, c.rec)
-			for _, l := range c.rec.Links {
-				linkNames[l.Source] = append(linkNames[l.Source], l.name(c.rec.Name))
-			}
+		r, ok := c.listed()
+		if !ok {
+			continue
 		}
-		c.mu.Unlock()
+		recs = append(recs, r)
+		for _, l := range r.Links {
+			linkNames[l.Source] = append(linkNames[l.Source], l.name(r.Name))
+		}
 	}
 	slices.SortFunc(recs, func(a, b record) int { return b.Created.Compare(a.Created) })
 	all := opts.All || opts.Limit > 0 || opts.Latest

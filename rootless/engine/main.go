@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"warren/rootless/api"
+	"warren/rootless/hostproc"
 )
 
 // shutdownStopCap bounds how long the engine waits for each container on
@@ -24,6 +25,7 @@ const shutdownStopCap = 10 * time.Second
 // Main is `warren __engine`: it serves the API until SIGTERM, then stops the
 // containers and removes the socket.
 func Main(args []string) error {
+	hostproc.Take() // before any process is started: none may inherit it
 	fs := flag.NewFlagSet("__engine", flag.ContinueOnError)
 	runtimeDir := fs.String("runtime-dir", "", "folder of the API socket")
 	dataDir := fs.String("data-dir", "", "folder of images and containers")

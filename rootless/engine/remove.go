@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
 
 	"warren/rootless/api"
 )
@@ -23,10 +22,7 @@ func (e *Engine) ContainerRemove(ctx context.Context, name string, opts api.Remo
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	running := c.rec.State.running()
-	c.mu.Unlock()
-	if running && !opts.Force {
+	if c.isRunning() && !opts.Force {
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 			"cannot remove container %q: container is running: stop the container before removing or force remove",
 			trimSlash(name)))
@@ -47,19 +43,13 @@ const forceStopTimeout = 3 * time.Second
 // remove kills (with force) and deletes c: folder, name, execs, then
 // answers removed-waiters.
 func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
-	c.mu.Lock()
-	if c.removing || c.removed {
-		c.mu.Unlock()
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", c.shortName()))
+	proc, exited, running, err := c.beginRemove()
+	if err != nil {
+		return err
 	}
-	c.removing = true
-	proc, exited, running := c.proc, c.exited, c.rec.State.running()
-	c.mu.Unlock()
 	if running {
 		if !force {
-			c.mu.Lock()
-			c.removing = false
-			c.mu.Unlock()
+			c.abortRemove()
 			return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 				"cannot remove container %q: container is running: stop the container before removing or force remove", c.shortName()))
 		}
@@ -71,9 +61,7 @@ func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
 		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
-		c.mu.Lock()
-		c.removing = false
-		c.mu.Unlock()
+		c.abortRemove()
 		return fmt.Errorf("remove container %s: %w", c.shortName(), err)
 	}
 	e.mu.Lock()
@@ -85,15 +73,6 @@ func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
 		}
 	}
 	e.mu.Unlock()
-
-	c.mu.Lock()
-	c.removed, c.removing = true, false
-	if c.stdin != nil {
-		c.stdin.close()
-	}
-	c.out.end() // clients attached to a container that never ran again
-	c.rec.State.Status = container.StateRemoving
-	c.fire(container.WaitConditionRemoved, c.rec.State.ExitCode)
-	c.mu.Unlock()
+	c.finishRemove()
 	return nil
 }

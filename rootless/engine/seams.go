@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"io"
+	"log"
 	"net"
 	"net/netip"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	imagetypes "github.com/moby/moby/api/types/image"
 
+	"warren/rootless/hostproc"
 	"warren/rootless/image"
 	"warren/rootless/sandbox"
 )
@@ -34,7 +36,10 @@ type imageStore interface {
 // process is a running container init or exec, as the engine sees it.
 // With a tty, console carries both directions and stdout/stderr are nil.
 type process interface {
+	// Pid is the engine's: for signals and /proc/PID/ns. HostPid is the
+	// host's, the one reported to users (inspect, exec inspect).
 	Pid() int
+	HostPid() int
 	Console() io.ReadWriter
 	Stdin() io.WriteCloser // nil unless OpenStdin
 	Stdout() io.Reader
@@ -78,7 +83,7 @@ func (realRunner) Create(spec *sandbox.Spec) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeProcess{p: p, started: false}, nil
+	return &runtimeProcess{p: p, hostPid: hostPid(p.Pid), started: false}, nil
 }
 
 func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
@@ -86,15 +91,29 @@ func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeProcess{p: p, started: true}, nil
+	return &runtimeProcess{p: p, hostPid: hostPid(p.Pid), started: true}, nil
+}
+
+// hostPid is pid as the host sees it; 0 (Docker's "none") when that cannot
+// be worked out, rather than a number that names some other host process.
+func hostPid(pid int) int {
+	host, err := hostproc.Pid(pid)
+	if err != nil {
+		log.Printf("engine: host pid of %d: %v", pid, err)
+		return 0
+	}
+	return host
 }
 
 type runtimeProcess struct {
 	p       *sandbox.Process
+	hostPid int // translated while the process is the engine's unwaited child
 	started bool
 }
 
 func (r *runtimeProcess) Pid() int { return r.p.Pid }
+
+func (r *runtimeProcess) HostPid() int { return r.hostPid }
 
 func (r *runtimeProcess) Console() io.ReadWriter {
 	if r.p.Console == nil {

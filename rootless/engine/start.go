@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
+	"warren/portfwd"
 	"warren/rootless/sandbox"
 )
 
@@ -48,14 +48,13 @@ func (e *Engine) networkOf(c *Container) (netTarget, error) {
 		if other == c {
 			return t, errdefs.ErrInvalidArgument.WithMessage(errOwnNetNS.Error())
 		}
-		other.mu.Lock()
-		defer other.mu.Unlock()
-		if !other.rec.State.running() {
+		init, _, ok := other.current()
+		if !ok {
 			return t, errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 				"cannot join network namespace of a non running container: container %s is %s",
-				other.shortName(), other.rec.State.Status))
+				other.shortName(), other.snapshot().State.Status))
 		}
-		t.netns = fmt.Sprintf("/proc/%d/ns/net", other.rec.State.Pid)
+		t.netns = fmt.Sprintf("/proc/%d/ns/net", init.Pid()) // the engine's pid
 		t.hosts, t.hostname, t.resolv = other.hostsPath(), other.hostnamePath(), other.resolvConfPath()
 	}
 	return t, nil
@@ -68,23 +67,10 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 	}
 	// Link sources are locked to read them, so before c is: two containers
 	// linked to each other (by name) may start at once.
-	c.mu.Lock()
-	name, links := c.rec.Name, c.rec.Links
-	c.mu.Unlock()
-	sources, linkErr := e.resolveLinks(name, links)
-	c.mu.Lock()
-	if c.removing || c.removed {
-		c.mu.Unlock()
-		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", c.shortName()))
-	}
-	if c.rec.State.running() {
-		c.mu.Unlock()
-		return errdefs.ErrNotModified.WithMessage("container already started")
-	}
-	err = e.run1(ctx, c, target, sources, linkErr)
-	autoRemove := err != nil && c.rec.HostConfig.AutoRemove
-	ep := c.rec.Endpoint
-	c.mu.Unlock()
+	sources, linkErr := e.resolveLinks(c.rec.Name, c.snapshot().Links)
+	ep, autoRemove, err := c.startRun(func() error {
+		return e.run1(ctx, c, target, sources, linkErr)
+	})
 	if err == nil && ep != nil {
 		// Outside c.mu: recipients are locked in turn.
 		e.sourceMoved(c, ep.IP)
@@ -98,72 +84,62 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 }
 
 // run1 starts one run of c with its link sources as resolved (or failed)
-// just before; c.mu is held. On error everything it did is undone and the
-// error is recorded in the container's state.
+// just before; c.mu is held (startRun). Each step pushes its undo; on
+// error they all run, newest first, and the error is recorded in the
+// container's state.
 func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sources []linkedSource, linkErr error) (err error) {
 	if linkErr != nil {
-		return c.failStart(linkErr)
+		return c.failStartLocked(linkErr)
 	}
 	spec, err := c.spec(target, linkEnv(c.rec.Name, sources))
 	if err != nil {
+		return err // a bad -v: nothing was tried, nothing is recorded
+	}
+	var u undo
+	defer func() {
+		if err != nil {
+			u.run()
+			err = c.failStartLocked(err)
+		}
+	}()
+	if err := c.log.open(); err != nil {
 		return err
 	}
-	if err := c.log.open(); err != nil {
-		return c.failStart(err)
-	}
+	u.push(c.endOutput)
 	proc, err := e.run.Create(spec)
 	if err != nil {
-		c.endOutput()
-		return c.failStart(err)
+		return err
 	}
+	u.push(func() { killAndReap(proc) })
 	var ep *Endpoint
+	var pub *portfwd.Published
 	if e.Network != nil && c.rec.HostConfig.NetworkMode.IsBridge() {
 		if ep, err = e.Network.Attach(ctx, c.rec.ID, proc.Pid()); err != nil {
-			killAndReap(proc)
-			c.endOutput()
-			return c.failStart(fmt.Errorf("attach network: %w", err))
+			return fmt.Errorf("attach network: %w", err)
 		}
+		u.push(func() { e.detach(c.rec.ID, ep) })
 		ep.ID = e.newID()
 		e.allowLinks(ep.IP, sources)
 		if e.Ports != nil {
 			cfg, hc := c.rec.Config, c.rec.HostConfig
-			pub, err := e.Ports.Publish(ctx, c.rec.ID, ep.IP, cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts)
-			if err != nil {
-				killAndReap(proc)
-				c.endOutput()
-				e.detach(c.rec.ID, ep)
-				return c.failStart(publishError(c.rec.Name, ep.ID, err))
+			if pub, err = e.Ports.Publish(ctx, c.rec.ID, ep.IP, cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts); err != nil {
+				return publishError(c.rec.Name, ep.ID, err)
 			}
-			c.pub = pub
+			u.push(func() { e.Ports.Unpublish(context.Background(), pub) })
 		}
 		if err := e.writeEtcFiles(c, ep, linkHosts(sources)); err != nil {
 			log.Printf("engine: %s: %v", c.rec.ID[:12], err)
 		}
 	}
 	copiers := e.copyOutput(c, proc)
+	// The copiers end with the process's output: once it is dead.
+	u.push(func() { proc.Signal(syscall.SIGKILL); proc.Wait(); copiers.Wait() })
 	if err := proc.Start(); err != nil {
-		// The init exits by itself after reporting the error.
-		proc.Wait()
-		copiers.Wait()
-		proc.Close()
-		c.endOutput()
-		e.unpublish(c)
-		e.detach(c.rec.ID, ep)
-		return c.failStart(err)
+		return err // the init exits by itself after reporting it
 	}
-	now := time.Now().UTC()
-	c.proc, c.exited = proc, make(chan struct{})
-	c.rec.State = state{Status: container.StateRunning, Pid: proc.Pid(), StartedAt: now}
-	c.rec.Endpoint = ep
-	c.rec.Ports = nil
-	if c.pub != nil {
-		c.rec.Ports = c.pub.Ports
-	}
-	if err := c.save(); err != nil {
-		log.Printf("engine: %v", err)
-	}
+	c.setRunningLocked(proc, proc.HostPid(), ep, pub)
 	e.wg.Add(1)
-	go e.monitor(c, proc, copiers, c.exited, ep)
+	go e.monitor(c, proc, copiers, ep)
 	return nil
 }
 
@@ -206,30 +182,21 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 	}, nil
 }
 
-// failStart records a failed start Docker's way: the container keeps its
-// status, Error says why and ExitCode is 127/126 for a command that cannot
-// run, 128 otherwise. c.mu is held.
-func (c *Container) failStart(err error) error {
-	code := startExitCode(err.Error())
+// failStartLocked records a failed start Docker's way: the container keeps
+// its status, Error says why and ExitCode is the sandbox's code for it
+// (127/126 for a command that cannot run, 128 otherwise). Those two are
+// the user's mistake, so they are 400s, as in Docker.
+func (c *Container) failStartLocked(err error) error {
+	code := sandbox.ExitCode(err)
 	c.rec.State.Error = err.Error()
 	c.rec.State.ExitCode = code
 	if serr := c.save(); serr != nil {
 		log.Printf("engine: %v", serr)
 	}
-	if code != 128 {
+	if code != sandbox.ExitUnknown {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
 	return err
-}
-
-func startExitCode(msg string) int {
-	switch {
-	case strings.Contains(msg, "executable file not found"), strings.Contains(msg, "no such file or directory"):
-		return 127
-	case strings.Contains(msg, "permission denied"):
-		return 126
-	}
-	return 128
 }
 
 // endOutput closes the run's output: the log, attached clients, stdin.
@@ -245,14 +212,6 @@ func killAndReap(p process) {
 	p.Signal(syscall.SIGKILL)
 	p.Wait()
 	p.Close()
-}
-
-// unpublish releases the run's host ports; c.mu is held.
-func (e *Engine) unpublish(c *Container) {
-	if c.pub != nil && e.Ports != nil {
-		e.Ports.Unpublish(context.Background(), c.pub)
-	}
-	c.pub = nil
 }
 
 func (e *Engine) detach(id string, ep *Endpoint) {
@@ -305,38 +264,16 @@ func (e *Engine) copyOutput(c *Container, p process) *sync.WaitGroup {
 
 // monitor waits for the run to end and records it: exit code, output
 // drained, network released, waiters told, then --rm.
-func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, exited chan struct{}, ep *Endpoint) {
+func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, ep *Endpoint) {
 	defer e.wg.Done()
 	code, err := p.Wait()
 	copiers.Wait()
-	c.mu.Lock()
-	p.Close() // ContainerResize uses the console under c.mu
-	e.unpublish(c)
-	c.mu.Unlock()
+	if pub := c.closeRun(p); pub != nil && e.Ports != nil {
+		e.Ports.Unpublish(context.Background(), pub)
+	}
 	c.endOutput()
 	e.detach(c.rec.ID, ep)
-
-	c.mu.Lock()
-	c.rec.State.Status = container.StateExited
-	c.rec.State.ExitCode = code
-	c.rec.State.Pid = 0
-	c.rec.State.FinishedAt = time.Now().UTC()
-	if err != nil {
-		c.rec.State.Error = err.Error()
-	}
-	c.rec.Endpoint = nil
-	c.rec.Ports = nil
-	c.proc = nil
-	if !c.removed {
-		if err := c.save(); err != nil {
-			log.Printf("engine: %v", err)
-		}
-	}
-	c.fire(container.WaitConditionNextExit, code)
-	close(exited)
-	autoRemove := c.rec.HostConfig.AutoRemove && !c.removing && !c.removed
-	c.mu.Unlock()
-	if autoRemove {
+	if c.setExited(code, err) {
 		e.remove(context.Background(), c, true)
 	}
 }
@@ -364,16 +301,13 @@ func stopTimeout(cfg *container.Config, t *int) int {
 }
 
 func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout int) error {
-	c.mu.Lock()
-	if !c.rec.State.running() {
-		c.mu.Unlock()
+	proc, exited, ok := c.current()
+	if !ok {
 		return errdefs.ErrNotModified.WithMessage("container already stopped")
 	}
-	proc, exited := c.proc, c.exited
 	if sigName == "" {
 		sigName = c.rec.Config.StopSignal
 	}
-	c.mu.Unlock()
 	sig := syscall.SIGTERM
 	if sigName != "" {
 		s, err := parseSignal(sigName)
@@ -414,9 +348,7 @@ func (e *Engine) ContainerRestart(ctx context.Context, name, signal string, time
 	if err := e.stop(ctx, c, signal, stopTimeout(c.rec.Config, timeout)); err != nil && !errdefs.IsNotModified(err) {
 		return err
 	}
-	c.mu.Lock()
-	c.rec.RestartCount = 0
-	c.mu.Unlock()
+	c.resetRestartCount()
 	return e.start(ctx, c)
 }
 
@@ -433,14 +365,11 @@ func (e *Engine) ContainerKill(ctx context.Context, name, signal string) error {
 			return err
 		}
 	}
-	c.mu.Lock()
-	if !c.rec.State.running() {
-		c.mu.Unlock()
+	proc, exited, ok := c.current()
+	if !ok {
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 			"cannot kill container: %s: container %s is not running", name, c.rec.ID))
 	}
-	proc, exited := c.proc, c.exited
-	c.mu.Unlock()
 	if err := proc.Signal(sig); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", name, err)
 	}
@@ -459,12 +388,7 @@ func (e *Engine) ContainerResize(ctx context.Context, name string, height, width
 	if err != nil {
 		return err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.rec.State.running() {
-		return errNotRunning(c.rec.ID)
-	}
-	return c.proc.Resize(uint16(height), uint16(width))
+	return c.resize(uint16(height), uint16(width))
 }
 
 func errNotRunning(id string) error {

@@ -68,8 +68,7 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 	var running, stopped, paused int
 	all := e.containers()
 	for _, c := range all {
-		c.mu.Lock()
-		switch c.rec.State.Status {
+		switch c.snapshot().State.Status {
 		case container.StateRunning:
 			running++
 		case container.StatePaused:
@@ -77,7 +76,6 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		default:
 			stopped++
 		}
-		c.mu.Unlock()
 	}
 	host, _ := os.Hostname()
 	var si unix.Sysinfo_t

@@ -28,20 +28,23 @@ func childMain(body func() error) {
 	if err == nil {
 		err = errors.New("container process returned without exec")
 	}
-	childSend(syncMsg{Type: msgError, Error: err.Error()}, -1)
-	os.Exit(failureCode(err))
+	code := failureCode(err)
+	childSend(syncMsg{Type: msgError, Error: err.Error(), Code: code}, -1)
+	os.Exit(code)
 }
 
 // failureCode is the shell's convention, which Docker also applies: 127
-// when the command is missing, 126 when it cannot be run.
+// when the command is missing, 126 when it cannot be run, 128 otherwise.
+// It is sent to the engine with the error text and is the child's exit
+// status, so the two never disagree.
 func failureCode(err error) int {
 	switch {
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
-		return 127
+		return ExitNotFound
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EISDIR), errors.Is(err, syscall.ENOEXEC):
-		return 126
+		return ExitCannotInvoke
 	}
-	return 1
+	return ExitUnknown
 }
 
 // process is what the init and exec share once inside the root.

@@ -380,7 +380,7 @@ func (p *Process) abort() {
 func childError(prefix string, m syncMsg, err error, p *Process) error {
 	switch {
 	case err == nil && m.Type == msgError:
-		return errors.New(prefix + m.Error)
+		return &StartError{Code: m.Code, Msg: prefix + m.Error}
 	case err == nil:
 		return fmt.Errorf("%sunexpected message %q from container process", prefix, m.Type)
 	case errors.Is(err, io.EOF):

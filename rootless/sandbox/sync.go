@@ -31,6 +31,36 @@ const (
 type syncMsg struct {
 	Type  string `json:"type"`
 	Error string `json:"error,omitempty"`
+	// Code is the exit code Docker gives the failure (msgError only): the
+	// child classifies its own error, where errors.Is still works.
+	Code int `json:"code,omitempty"`
+}
+
+// Docker's exit codes for a process that never ran (moby's daemon/start.go
+// and the shell's convention).
+const (
+	ExitCannotInvoke = 126 // found, but cannot be run: permission denied, a directory
+	ExitNotFound     = 127 // no such command
+	ExitUnknown      = 128 // any other failure to start
+)
+
+// StartError is the child's report that the user's command (or the setup
+// before it) failed, with Docker's exit code for it.
+type StartError struct {
+	Code int
+	Msg  string
+}
+
+func (e *StartError) Error() string { return e.Msg }
+
+// ExitCode is the exit code Docker records for a process that failed to
+// start with err: the child's own classification, else ExitUnknown.
+func ExitCode(err error) int {
+	var se *StartError
+	if errors.As(err, &se) && se.Code != 0 {
+		return se.Code
+	}
+	return ExitUnknown
 }
 
 // execRequest is what Exec sends to ExecMain.
