@@ -48,7 +48,7 @@ func run(out, busybox string) error {
 	}
 	apps := []struct {
 		name, port string
-	}{{"webapp", "5000/tcp"}, {"db", "5432/tcp"}, {"netprobe", "7000/udp"}}
+	}{{"webapp", "5000/tcp"}, {"db", "5432/tcp"}, {"netprobe", "7000/udp"}, {"procprobe", ""}}
 	for _, app := range apps {
 		img, err := appImage(base, app.name, app.port)
 		if err != nil {
@@ -123,11 +123,11 @@ func appImage(base v1.Image, app, port string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return imagebuild.Image(base, layer, v1.Config{
-		Env:          []string{"PATH=" + imagebuild.DefaultPath},
-		Cmd:          []string{"/" + app},
-		ExposedPorts: map[string]struct{}{port: {}},
-	})
+	cfg := v1.Config{Env: []string{"PATH=" + imagebuild.DefaultPath}, Cmd: []string{"/" + app}}
+	if port != "" {
+		cfg.ExposedPorts = map[string]struct{}{port: {}}
+	}
+	return imagebuild.Image(base, layer, cfg)
 }
 
 func goBuild(app string) ([]byte, error) {

@@ -1,0 +1,141 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var procprobeOnce sync.Once
+var procprobeErr error
+
+// useProcprobe loads the warren/procprobe image into the suite's daemon once.
+func useProcprobe(t testing.TB) {
+	t.Helper()
+	procprobeOnce.Do(func() {
+		r := runCmd(suite.bin, suite.env, nil, "load", "-i", filepath.Join(suite.images, "procprobe.tar"))
+		if r.code != 0 {
+			procprobeErr = fmt.Errorf("load procprobe.tar: exit %d: %s", r.code, r.stderr)
+		}
+	})
+	if procprobeErr != nil {
+		t.Fatal(procprobeErr)
+	}
+}
+
+// An exec'd process must never be visible in the container with more than
+// the container's privileges: a container that may ptrace polls /proc and
+// tries to reach the host through /proc/PID/root and cwd of every process
+// that appears while 50 execs run.
+func TestExecConfinedFromPtrace(t *testing.T) {
+	t.Parallel()
+	for _, flags := range [][]string{{"--cap-add", "SYS_PTRACE"}, {"--privileged"}} {
+		t.Run(strings.TrimLeft(flags[0], "-"), func(t *testing.T) {
+			t.Parallel()
+			useProcprobe(t)
+			canary := t.TempDir()
+			const content = "host canary\n"
+			if err := os.WriteFile(filepath.Join(canary, "canary"), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			hostHostname, _ := os.ReadFile("/etc/hostname")
+			args := append(append([]string{}, flags...), "warren/procprobe", "/procprobe", canary)
+			name, _ := runDetached(t, warrenCLI, args...)
+			waitLogs(t, name, "ready")
+			for i := 0; i < 50; i++ {
+				mustWarren(t, "exec", name, "/bin/true")
+			}
+			mustWarren(t, "stop", "-t", "10", name)
+			logs, stderr, _ := warren(t, "logs", name)
+			t.Logf("probe: %s", logs[strings.LastIndex(strings.TrimSpace(logs), "\n")+1:])
+			if strings.Contains(logs, "ESCAPE") {
+				t.Errorf("the container reached the host through an exec'd process:\n%s", tail(logs, 20))
+			}
+			if !strings.Contains(logs, "looked at") {
+				t.Errorf("the probe did not finish cleanly:\n%s%s", tail(logs, 20), stderr)
+			}
+			if h := strings.TrimSpace(string(hostHostname)); h != "" && strings.Contains(logs, fmt.Sprintf("%q", h)) {
+				t.Errorf("the probe read the host's hostname %q", h)
+			}
+			entries, err := os.ReadDir(canary)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 1 || entries[0].Name() != "canary" {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("host canary folder now holds %v, want only canary", names)
+			}
+			if b, err := os.ReadFile(filepath.Join(canary, "canary")); err != nil || string(b) != content {
+				t.Errorf("host canary file = %q (%v), want %q", b, err, content)
+			}
+		})
+	}
+}
+
+// exec joins the container's mount namespace, as docker exec does: it sees
+// the container's root and binds, and mounts the container made after it
+// started.
+func TestExecMountNamespace(t *testing.T) {
+	t.Parallel()
+	bothCLIs(t, func(t *testing.T, c cli) {
+		script := "while [ ! -e /tmp/go ]; do sleep 0.05; done; mkdir -p /mnt; mount -t tmpfs none /mnt && echo later > /mnt/f; touch /tmp/done; sleep 1000"
+		name, _ := runDetached(t, c, "--cap-add", "SYS_ADMIN", "busybox", "sh", "-c", script)
+		mounts := c.mustRun(t, "exec", name, "cat", "/proc/self/mountinfo")
+		if !hasMount(mounts, "/", "overlay") {
+			t.Errorf("exec's mountinfo has no overlay root:\n%s", mounts)
+		}
+		if !hasMount(mounts, "/etc/hosts", "") {
+			t.Errorf("exec's mountinfo has no /etc/hosts bind:\n%s", mounts)
+		}
+		if out := c.mustRun(t, "exec", name, "mount"); !strings.Contains(out, "overlay on / type overlay") {
+			t.Errorf("exec mount = %q, want the overlay root", out)
+		}
+		if out := c.mustRun(t, "exec", name, "df", "/"); !strings.Contains(out, "overlay") {
+			t.Errorf("exec df / = %q, want the overlay root", out)
+		}
+		// The container mounts a tmpfs after the first execs ran.
+		c.mustRun(t, "exec", name, "touch", "/tmp/go")
+		waitFor(t, 30*time.Second, "the container to mount its tmpfs", func() bool {
+			_, _, code := c.run(t, "exec", name, "test", "-e", "/tmp/done")
+			return code == 0
+		})
+		if out := c.mustRun(t, "exec", name, "cat", "/mnt/f"); out != "later\n" {
+			t.Errorf("a file on the container's later tmpfs reads %q, want %q", out, "later\n")
+		}
+		if out := c.mustRun(t, "exec", name, "df", "/mnt"); !strings.Contains(out, "none") || !strings.Contains(out, "/mnt") {
+			t.Errorf("exec df /mnt = %q, want the tmpfs", out)
+		}
+		// And what an exec mounts, the container's init sees: one namespace.
+		c.mustRun(t, "exec", name, "sh", "-c", "mkdir -p /mnt2 && mount -t tmpfs none /mnt2")
+		if out := c.mustRun(t, "exec", name, "cat", "/proc/1/mountinfo"); !hasMount(out, "/mnt2", "tmpfs") {
+			t.Errorf("init's mountinfo has no /mnt2 tmpfs:\n%s", out)
+		}
+	})
+}
+
+// hasMount reports whether a mountinfo text has a mount at point, of
+// fstype when fstype is not "".
+func hasMount(mountinfo, point, fstype string) bool {
+	for _, line := range strings.Split(mountinfo, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 5 || fields[4] != point {
+			continue
+		}
+		if fstype == "" {
+			return true
+		}
+		for i, f := range fields {
+			if f == "-" && i+1 < len(fields) && fields[i+1] == fstype {
+				return true
+			}
+		}
+	}
+	return false
+}
