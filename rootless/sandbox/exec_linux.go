@@ -2,20 +2,31 @@ package sandbox
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// ExecMain is `warren __exec`: it never returns. Exec started it in the
-// container's ipc, uts, net and pid namespaces; it enters the container's
-// root through /proc/PID/root (the mount namespace cannot be joined from
-// a multi-threaded process, nsenter -r does the same) and becomes the
-// command.
+// ExecMain is `warren __exec`: it never returns. Exec starts it in the
+// engine's namespaces, where the container cannot see it. It moves its
+// locked thread into the container's namespaces and root, drops that
+// thread to the exec's user and capabilities, and forks the command from
+// it: the command is the only process the container ever sees, and it has
+// nothing more than the container's privileges from its first
+// instruction. __exec stays outside as its parent, forwarding signals and
+// exiting with its status.
 func ExecMain() {
 	childMain(runExec)
 }
 
 func runExec() error {
+	// Neither __exec nor the child, before it execs, may be ptraced or
+	// have its /proc files opened by anyone lacking CAP_SYS_PTRACE.
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("set not dumpable: %w", err)
+	}
 	var req execRequest
 	if err := readRequest(&req); err != nil {
 		return err
@@ -28,42 +39,138 @@ func runExec() error {
 	if err != nil {
 		return err
 	}
-	if err := enterRoot(req.Pid, spec.Cwd); err != nil {
+	if err := joinContainer(req.Pid); err != nil {
 		return err
 	}
-	if spec.Tty {
-		if err := execConsole(); err != nil {
-			return err
-		}
-	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
-}
-
-func enterRoot(pid int, cwd string) error {
-	root := fmt.Sprintf("/proc/%d/root", pid)
-	if err := unix.Chroot(root); err != nil {
-		return fmt.Errorf("chroot %s: %w", root, err)
-	}
+	cwd := spec.Cwd
 	if cwd == "" {
 		cwd = "/"
 	}
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", cwd, err)
 	}
+	var tty *os.File
+	if spec.Tty {
+		if tty, err = execConsole(); err != nil {
+			return err
+		}
+	}
+	// Caught from now on, so a signal before the fork reaches the command.
+	signals := make(chan os.Signal, 64)
+	signal.Notify(signals)
+	pid, err := startProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp}, tty)
+	if err != nil {
+		return err
+	}
+	if tty != nil {
+		tty.Close()
+	}
+	// The engine reads EOF: the command runs.
+	unix.Close(syncFd)
+	go forwardSignals(signals, pid)
+	os.Exit(waitChild(pid))
+	return nil
+}
+
+// containerNamespaces are the namespaces an exec joins, mount last; the
+// pid namespace applies to the children of the joining thread.
+var containerNamespaces = []struct {
+	name string
+	flag int
+}{
+	{"ipc", unix.CLONE_NEWIPC},
+	{"uts", unix.CLONE_NEWUTS},
+	{"net", unix.CLONE_NEWNET},
+	{"pid", unix.CLONE_NEWPID},
+	{"mnt", unix.CLONE_NEWNS},
+}
+
+// joinContainer moves the calling (locked) thread into the namespaces of
+// the container whose init is pid. The kernel refuses a mount namespace
+// to a thread that shares its root and cwd with others, so the thread
+// takes a private copy first; joining then sets its root and cwd to the
+// container's root. The other threads stay where they are.
+func joinContainer(pid int) error {
+	// All opened first: once in the mount namespace, /proc is the
+	// container's.
+	fds := make([]int, 0, len(containerNamespaces))
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	for _, ns := range containerNamespaces {
+		path := fmt.Sprintf("/proc/%d/ns/%s", pid, ns.name)
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", path, err)
+		}
+		fds = append(fds, fd)
+	}
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("unshare fs: %w", err)
+	}
+	for i, ns := range containerNamespaces {
+		if err := unix.Setns(fds[i], ns.flag); err != nil {
+			return fmt.Errorf("setns %s of process %d: %w", ns.name, pid, err)
+		}
+	}
 	return nil
 }
 
 // execConsole opens a pty in the container's devpts, sends the master to
-// the engine and makes the slave this process's terminal.
-func execConsole() error {
+// the engine and returns the slave, the command's terminal.
+func execConsole() (*os.File, error) {
 	master, slave, _, err := openPty("/dev/pts")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer master.Close()
 	if err := childSend(syncMsg{Type: msgConsole}, int(master.Fd())); err != nil {
 		slave.Close()
-		return fmt.Errorf("send console: %w", err)
+		return nil, fmt.Errorf("send console: %w", err)
 	}
-	return useConsole(slave)
+	return slave, nil
+}
+
+// forwardSignals passes what the engine sends __exec on to the command.
+// SIGKILL cannot be caught: the command has it as parent-death signal.
+func forwardSignals(signals <-chan os.Signal, pid int) {
+	for sig := range signals {
+		s, ok := sig.(syscall.Signal)
+		// SIGURG is the Go runtime's own preemption signal.
+		if !ok || s == syscall.SIGCHLD || s == syscall.SIGURG {
+			continue
+		}
+		unix.Kill(pid, s)
+	}
+}
+
+// waitChild waits for the command and returns its status as an exit code
+// (128+signal when killed), which __exec exits with.
+func waitChild(pid int) int {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return 1
+		}
+	}
+	return exitCode(syscall.WaitStatus(ws))
+}
+
+// startProcess drops the calling thread to the command's user and
+// capabilities and forks the command from it.
+func startProcess(p process, tty *os.File) (int, error) {
+	name, env, err := prepareProcess(p)
+	if err != nil {
+		return 0, err
+	}
+	if err := installSeccomp(p.Seccomp); err != nil {
+		return 0, err
+	}
+	return forkExec(name, p.Args, env, tty)
 }

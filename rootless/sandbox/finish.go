@@ -56,19 +56,10 @@ type process struct {
 	Seccomp    *seccomp.Program
 }
 
-// execProcess becomes the user's command: resolve the user in the root's
-// /etc files, drop to it, trim capabilities, look up Args[0] and execve.
-// It returns only on failure, with runc's texts.
+// execProcess becomes the user's command. It returns only on failure,
+// with runc's texts.
 func execProcess(p process) error {
-	u, err := lookupUser(p.User)
-	if err != nil {
-		return fmt.Errorf("error during container init: %w", err)
-	}
-	if err := setCredentials(u, p.Caps, p.NoNewPrivs); err != nil {
-		return fmt.Errorf("error during container init: %w", err)
-	}
-	env := withHome(p.Env, u.Home)
-	name, err := lookPath(p.Args[0], env)
+	name, env, err := prepareProcess(p)
 	if err != nil {
 		return err
 	}
@@ -79,6 +70,25 @@ func execProcess(p process) error {
 		return &os.PathError{Op: "exec", Path: name, Err: err}
 	}
 	return nil
+}
+
+// prepareProcess readies the calling thread for the user's command:
+// resolve the user in the root's /etc files, drop to it, trim
+// capabilities and look up Args[0]; it returns the path and environment
+// to execve.
+func prepareProcess(p process) (name string, env []string, err error) {
+	u, err := lookupUser(p.User)
+	if err != nil {
+		return "", nil, fmt.Errorf("error during container init: %w", err)
+	}
+	if err := setCredentials(u, p.Caps, p.NoNewPrivs); err != nil {
+		return "", nil, fmt.Errorf("error during container init: %w", err)
+	}
+	env = withHome(p.Env, u.Home)
+	if name, err = lookPath(p.Args[0], env); err != nil {
+		return "", nil, err
+	}
+	return name, env, nil
 }
 
 func lookupUser(spec string) (execUser, error) {
@@ -112,7 +122,8 @@ func readerOf(f *os.File) io.Reader {
 	return f
 }
 
-// setCredentials switches the calling thread to u with exactly caps.
+// setCredentials switches the calling thread, and only it, to u with
+// exactly caps.
 // KEEPCAPS keeps the permitted set across setuid so capset can restore
 // the effective set afterwards (exec then clears both for a non-root
 // user, as in Docker).
@@ -127,10 +138,10 @@ func setCredentials(u execUser, caps []string, noNewPrivs bool) error {
 	if err := setGroups(append([]int{u.GID}, u.Sgids...)); err != nil {
 		return err
 	}
-	if err := unix.Setresgid(u.GID, u.GID, u.GID); err != nil {
+	if err := setresgidThread(u.GID); err != nil {
 		return fmt.Errorf("setgid %d: %w", u.GID, err)
 	}
-	if err := unix.Setresuid(u.UID, u.UID, u.UID); err != nil {
+	if err := setresuidThread(u.UID); err != nil {
 		return fmt.Errorf("setuid %d: %w", u.UID, err)
 	}
 	if err := setCaps(caps); err != nil {

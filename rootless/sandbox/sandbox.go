@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"sync"
 	"syscall"
 
@@ -110,7 +109,7 @@ func Create(spec *Spec) (*Process, error) {
 	if spec.NetNS == "" {
 		flags |= unix.CLONE_NEWNET
 	}
-	p, err := startChild("__init", flags, spec, !spec.Tty, spec.OpenStdin, nil)
+	p, err := startChild("__init", flags, spec, !spec.Tty, spec.OpenStdin)
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +188,8 @@ func (p *Process) Resize(height, width uint16) error {
 
 // Exec starts spec inside the namespaces and root of the container whose
 // init is pid, and returns once the command runs (or with Docker's error).
+// The Process is `warren __exec`, outside the container: the command's
+// parent, which passes signals on and exits with its status.
 func Exec(pid int, spec *ExecSpec) (*Process, error) {
 	if len(spec.Args) == 0 {
 		return nil, errors.New("no exec command specified")
@@ -196,7 +197,7 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
 		return nil, err
 	}
-	p, err := startChild("__exec", 0, &execRequest{Pid: pid, Spec: spec}, !spec.Tty, spec.OpenStdin, joinNamespaces(pid))
+	p, err := startChild("__exec", 0, &execRequest{Pid: pid, Spec: spec}, !spec.Tty, spec.OpenStdin)
 	if err != nil {
 		return nil, fmt.Errorf("%s%w: unknown", execPrefix, err)
 	}
@@ -206,7 +207,7 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 		case errors.Is(err, io.EOF):
 			p.closeSync()
 			return p, nil
-		case err == nil && m.Type == msgConsole && fd != nil:
+		case err == nil && m.Type == msgConsole && fd != nil && spec.Tty && p.Console == nil:
 			p.Console = fd
 			continue
 		}
@@ -216,20 +217,6 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 		p.abort()
 		err = childError(execPrefix, m, err, p)
 		return nil, fmt.Errorf("%w: unknown", err)
-	}
-}
-
-// joinNamespaces returns a hook that moves the calling (locked) thread into
-// the container's ipc, uts, net and pid namespaces. The mount namespace
-// cannot be joined by a multi-threaded process; ExecMain chroots instead.
-func joinNamespaces(pid int) func() error {
-	return func() error {
-		for _, ns := range []string{"ipc", "uts", "net", "pid"} {
-			if err := setnsPath(fmt.Sprintf("/proc/%d/ns/%s", pid, ns)); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 }
 
@@ -247,10 +234,8 @@ func setnsPath(path string) error {
 
 // startChild re-executes this binary as `warren <role>` with the request on
 // fd 3 and the sync socket on fd 4. pipes says whether to give it stdio
-// pipes (no tty); enter, if set, runs first on a locked thread that the
-// child is forked from and that is thrown away afterwards, because it may
-// have left the engine's namespaces.
-func startChild(role string, cloneflags uintptr, request any, pipes, openStdin bool, enter func() error) (*Process, error) {
+// pipes (no tty).
+func startChild(role string, cloneflags uintptr, request any, pipes, openStdin bool) (*Process, error) {
 	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", role, err)
@@ -287,7 +272,7 @@ func startChild(role string, cloneflags uintptr, request any, pipes, openStdin b
 			return nil, err
 		}
 	}
-	if err := startOn(cmd, enter); err != nil {
+	if err := cmd.Start(); err != nil {
 		p.closeStdio()
 		parentSync.Close()
 		return nil, fmt.Errorf("start %s: %w", role, err)
@@ -300,25 +285,6 @@ func startChild(role string, cloneflags uintptr, request any, pipes, openStdin b
 		return nil, fmt.Errorf("send %s request: %w", role, err)
 	}
 	return p, nil
-}
-
-// startOn starts cmd, from a fresh locked thread that enter() prepared.
-func startOn(cmd *exec.Cmd, enter func() error) error {
-	if enter == nil {
-		return cmd.Start()
-	}
-	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread dies with this goroutine instead of
-		// going back to the scheduler inside the container's namespaces.
-		runtime.LockOSThread()
-		if err := enter(); err != nil {
-			done <- err
-			return
-		}
-		done <- cmd.Start()
-	}()
-	return <-done
 }
 
 // attachPipes gives cmd stdout/stderr pipes (and stdin when openStdin,

@@ -1,0 +1,184 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Go's ForkExec clones with CLONE_VM|CLONE_VFORK: until the child execs it
+// shares the parent's memory. A child forked into the container's pid
+// namespace is visible there from its first instruction, and a container
+// that may ptrace could write through it into `warren __exec`, whose other
+// threads keep the engine's privileges. So the exec's command is forked
+// here without CLONE_VM: the child runs on a private copy of memory, and
+// all it does before execve are the raw system calls below.
+
+// forkRequest is what the child needs, prepared before the fork: it may
+// not allocate.
+type forkRequest struct {
+	path       *byte
+	argv, envv []*byte // nil-terminated
+	tty        int     // the pty slave to make stdio and controlling terminal, or -1
+	errPipe    int     // write end: the child reports execve's errno here
+	mask       uint64  // the signal mask to restore before execve
+}
+
+// forkExec starts path from the calling thread, which the child copies:
+// its namespaces, root, credentials and no_new_privs. It returns once the
+// child has exec'd, or execve's error as exec(3) reports it.
+func forkExec(path string, args, env []string, tty *os.File) (int, error) {
+	req := forkRequest{tty: -1}
+	var err error
+	if req.path, err = syscall.BytePtrFromString(path); err != nil {
+		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
+	}
+	if req.argv, err = syscall.SlicePtrFromStrings(args); err != nil {
+		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
+	}
+	if req.envv, err = syscall.SlicePtrFromStrings(env); err != nil {
+		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
+	}
+	if tty != nil {
+		req.tty = int(tty.Fd())
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, fmt.Errorf("exec status pipe: %w", err)
+	}
+	defer unix.Close(p[0])
+	req.errPipe = p[1]
+
+	// No descriptor is half-made (without close-on-exec) while forking.
+	syscall.ForkLock.Lock()
+	pid, errno := rawFork(&req)
+	syscall.ForkLock.Unlock()
+	unix.Close(p[1])
+	if errno != 0 {
+		return 0, fmt.Errorf("fork: %w", errno)
+	}
+	var code int32
+	n, err := readFull(p[0], (*[4]byte)(unsafe.Pointer(&code))[:])
+	if err != nil || n == 0 {
+		// EOF: close-on-exec closed the pipe, the command runs.
+		return pid, nil
+	}
+	var ws unix.WaitStatus
+	for {
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != unix.EINTR {
+			break
+		}
+	}
+	return 0, &os.PathError{Op: "exec", Path: path, Err: syscall.Errno(code)}
+}
+
+func readFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := unix.Read(fd, b[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			return n, err
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// rawFork forks with every signal blocked, so no Go signal handler runs in
+// the child, and returns the child's pid in the parent.
+//
+//go:norace
+//go:nosplit
+func rawFork(req *forkRequest) (int, syscall.Errno) {
+	all := ^uint64(0)
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&all)), uintptr(unsafe.Pointer(&req.mask)), 8, 0, 0)
+	pid, _, errno := syscall.RawSyscall6(syscall.SYS_CLONE, uintptr(syscall.SIGCHLD), 0, 0, 0, 0, 0)
+	if errno != 0 || pid != 0 {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&req.mask)), 0, 8, 0, 0)
+		return int(pid), errno
+	}
+	childExec(req)
+	return 0, 0 // not reached
+}
+
+// childExec is the child between fork and execve: one thread on a copy of
+// the parent's memory, so raw system calls only, no allocation, no stack
+// growth. It never returns.
+//
+//go:norace
+//go:nosplit
+func childExec(req *forkRequest) {
+	errno := childSetup(req)
+	if errno == 0 {
+		_, _, errno = syscall.RawSyscall(syscall.SYS_EXECVE,
+			uintptr(unsafe.Pointer(req.path)),
+			uintptr(unsafe.Pointer(unsafe.SliceData(req.argv))),
+			uintptr(unsafe.Pointer(unsafe.SliceData(req.envv))))
+	}
+	code := int32(errno)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(req.errPipe), uintptr(unsafe.Pointer(&code)), 4)
+	for {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+}
+
+//go:norace
+//go:nosplit
+func childSetup(req *forkRequest) syscall.Errno {
+	// Die with __exec, which is outside this pid namespace, so getppid is
+	// 0 until it is gone.
+	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
+		return e
+	}
+	if ppid, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); ppid != 0 {
+		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
+	}
+	// Its own session, as runc gives every container process.
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETSID, 0, 0, 0); e != 0 {
+		return e
+	}
+	if req.tty >= 0 {
+		if _, _, e := syscall.RawSyscall(syscall.SYS_IOCTL, uintptr(req.tty), syscall.TIOCSCTTY, 0); e != 0 {
+			return e
+		}
+		for fd := uintptr(0); fd < 3; fd++ {
+			if _, _, e := syscall.RawSyscall(syscall.SYS_DUP3, uintptr(req.tty), fd, 0); e != 0 {
+				return e
+			}
+		}
+	}
+	// Go's handlers would run on this copy of the runtime: default them
+	// all before unblocking, as the runtime does in its own forks.
+	var dfl [4]uint64 // struct sigaction, all SIG_DFL
+	for sig := uintptr(1); sig <= 64; sig++ {
+		if sig != uintptr(syscall.SIGKILL) && sig != uintptr(syscall.SIGSTOP) {
+			syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+		}
+	}
+	syscall.RawSyscall6(syscall.SYS_RT_SIGPROCMASK, unix.SIG_SETMASK, uintptr(unsafe.Pointer(&req.mask)), 0, 8, 0, 0)
+	return 0
+}
+
+// Credentials of the calling thread only: syscall.Setresuid and its kin
+// change every thread of a Go process, and __exec keeps its other threads
+// outside the container.
+
+func setresuidThread(uid int) error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESUID, uintptr(uid), uintptr(uid), uintptr(uid)); e != 0 {
+		return e
+	}
+	return nil
+}
+
+func setresgidThread(gid int) error {
+	if _, _, e := syscall.RawSyscall(syscall.SYS_SETRESGID, uintptr(gid), uintptr(gid), uintptr(gid)); e != 0 {
+		return e
+	}
+	return nil
+}
