@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 var procprobeOnce sync.Once
@@ -138,4 +141,73 @@ func hasMount(mountinfo, point, fstype string) bool {
 		}
 	}
 	return false
+}
+
+// What the confined exec keeps: Docker's failure texts and codes, the
+// container's capabilities (all of them with --privileged) and a
+// tty that follows resizes and exits with the shell's code.
+func TestExecBehaviour(t *testing.T) {
+	t.Parallel()
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name, _ := runDetached(t, c, "busybox", "sleep", "1000")
+		// Docker's CLI prints these on stdout: they arrive on the hijacked stream.
+		const prefix = "OCI runtime exec failed: exec failed: unable to start container process: "
+		for _, f := range []struct {
+			args []string
+			code int // 0: any failure
+			want string
+		}{
+			{[]string{name, "nosuch"}, 127, prefix + `exec: "nosuch": executable file not found in $PATH: unknown`},
+			{[]string{name, "/etc/passwd"}, 126, prefix + `exec: "/etc/passwd": permission denied: unknown`},
+			{[]string{"-u", "nosuch", name, "true"}, 0, prefix + "error during container init: unable to find user nosuch: no matching entries in passwd file: unknown"},
+			{[]string{"-w", "/nosuch", name, "true"}, 0, prefix + `chdir to cwd ("/nosuch") set in config.json failed: no such file or directory: unknown`},
+		} {
+			stdout, stderr, code := c.run(t, append([]string{"exec"}, f.args...)...)
+			if code == 0 || f.code != 0 && code != f.code || !strings.Contains(stdout+stderr, f.want) {
+				t.Errorf("exec %v: exit %d, output %q; want exit %d and %q", f.args, code, stdout+stderr, f.code, f.want)
+			}
+		}
+		if out := c.mustRun(t, "exec", name, "grep", "CapEff", "/proc/self/status"); !strings.Contains(out, "00000000a80425fb") {
+			t.Errorf("exec's capabilities: %q, want Docker's default set", out)
+		}
+		if out, want := c.mustRun(t, "exec", "--privileged", name, "grep", "CapEff", "/proc/self/status"), allCaps(t); !strings.Contains(out, want) {
+			t.Errorf("exec --privileged capabilities: %q, want all (%s)", out, want)
+		}
+		if out := c.mustRun(t, "exec", name, "grep", "NoNewPrivs", "/proc/self/status"); !strings.Contains(out, "1") {
+			t.Errorf("exec's no_new_privs: %q, want 1", out)
+		}
+		// The command is the container's: its parent is outside (ppid 0).
+		if out := c.mustRun(t, "exec", name, "sh", "-c", "grep PPid /proc/$$/status"); strings.Fields(out)[1] != "0" {
+			t.Errorf("exec's parent inside the container: %q", out)
+		}
+		term := startTerminal(t, c, 30, 100, "exec", "-it", name, "sh")
+		mark := term.expect(0, "# ")
+		term.send("stty size\r")
+		mark = term.expect(mark, "30 100\r\n")
+		if err := pty.Setsize(term.tty, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 20*time.Second, "the exec's resize to be seen by stty", func() bool {
+			term.send("stty size\r")
+			return strings.Contains(term.output()[mark:], "40 120\r\n")
+		})
+		term.send("exit 3\r")
+		if code := term.exit(); code != 3 {
+			t.Errorf("exec -it exit code %d, want 3; output:\n%s", code, term.output())
+		}
+	})
+}
+
+// allCaps is the CapEff mask of every capability this kernel knows.
+func allCaps(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%016x", uint64(1)<<(last+1)-1)
 }
