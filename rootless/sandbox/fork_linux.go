@@ -24,12 +24,14 @@ type forkRequest struct {
 	argv, envv []*byte // nil-terminated
 	tty        int     // the pty slave to make stdio and controlling terminal, or -1
 	errPipe    int     // write end: the child reports execve's errno here
+	life       [2]int  // a pipe whose write end only the parent keeps open
 	mask       uint64  // the signal mask to restore before execve
 }
 
 // forkExec starts path from the calling thread, which the child copies:
-// its namespaces, root, credentials and no_new_privs. It returns once the
-// child has exec'd, or execve's error as exec(3) reports it.
+// its namespaces, root, credentials and no_new_privs. The child is killed
+// when this process dies. It returns once the child has exec'd, or
+// execve's error as an *os.PathError.
 func forkExec(path string, args, env []string, tty *os.File) (int, error) {
 	req := forkRequest{tty: -1}
 	var err error
@@ -51,6 +53,12 @@ func forkExec(path string, args, env []string, tty *os.File) (int, error) {
 	}
 	defer unix.Close(p[0])
 	req.errPipe = p[1]
+	if err := unix.Pipe2(req.life[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(p[1])
+		return 0, fmt.Errorf("exec life pipe: %w", err)
+	}
+	// The write end stays open as long as this process lives.
+	defer unix.Close(req.life[0])
 
 	// No descriptor is half-made (without close-on-exec) while forking.
 	syscall.ForkLock.Lock()
@@ -131,12 +139,16 @@ func childExec(req *forkRequest) {
 //go:norace
 //go:nosplit
 func childSetup(req *forkRequest) syscall.Errno {
-	// Die with __exec, which is outside this pid namespace, so getppid is
-	// 0 until it is gone.
+	// Die with the parent. If it died before this, the life pipe has no
+	// writer left (getppid cannot tell: the parent is outside this pid
+	// namespace, and so is the reaper that adopts its orphans).
 	if _, _, e := syscall.RawSyscall6(syscall.SYS_PRCTL, unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGKILL), 0, 0, 0, 0); e != 0 {
 		return e
 	}
-	if ppid, _, _ := syscall.RawSyscall(syscall.SYS_GETPPID, 0, 0, 0); ppid != 0 {
+	syscall.RawSyscall(syscall.SYS_CLOSE, uintptr(req.life[1]), 0, 0)
+	pfd := unix.PollFd{Fd: int32(req.life[0]), Events: unix.POLLIN}
+	var now unix.Timespec
+	if n, _, _ := syscall.RawSyscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, uintptr(unsafe.Pointer(&now)), 0, 0, 0); n != 0 {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
 	}
 	// Its own session, as runc gives every container process.

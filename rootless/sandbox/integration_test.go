@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -316,6 +318,50 @@ func TestInNamespace(t *testing.T) {
 		}
 		wait(t, e)
 
+		// __exec passes signals on to the command, and takes it along
+		// when killed.
+		e, err = Exec(p.Pid, &ExecSpec{Args: []string{"sh", "-c", "trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line, _ := bufio.NewReader(e.Stdout).ReadString('\n'); line != "ready\n" {
+			t.Fatalf("exec printed %q, want ready", line)
+		}
+		if err := e.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if code := wait(t, e); code != 7 {
+			t.Errorf("exec exit code after SIGTERM = %d, want 7 from its trap", code)
+		}
+		e, err = Exec(p.Pid, &ExecSpec{Args: []string{"sleep", "999"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if code := wait(t, e); code != 137 {
+			t.Errorf("exec exit code after SIGKILL = %d, want 137", code)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			ps, err := Exec(p.Pid, &ExecSpec{Args: []string{"ps", "-o", "args"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := readAll(ps.Stdout)
+			wait(t, ps)
+			if !strings.Contains(out, "sleep 999") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the command of a killed __exec lives on:\n%s", out)
+			}
+		}
+		// Its zombie went to the reaper of __exec's pid namespace, the
+		// host's init for the engine and this test here; the container's
+		// init cannot finish dying while it is unreaped.
+		reapZombies(t, "sleep")
+
 		// sleep as PID 1 has no SIGTERM handler, so the kernel drops it.
 		if err := p.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -375,6 +421,30 @@ func readAll(r io.Reader) string {
 	var b bytes.Buffer
 	io.Copy(&b, r)
 	return b.String()
+}
+
+// reapZombies waits for this process's zombie children named comm.
+func reapZombies(t *testing.T, comm string) {
+	t.Helper()
+	names, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		fields := strings.Fields(string(b))
+		if len(fields) > 3 && fields[1] == "("+comm+")" && fields[2] == "Z" && fields[3] == strconv.Itoa(os.Getpid()) {
+			pid, _ := strconv.Atoi(fields[0])
+			var ws syscall.WaitStatus
+			if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+				t.Errorf("reap %d: %v", pid, err)
+			}
+		}
+	}
 }
 
 func wait(t *testing.T, p *Process) int {
