@@ -109,7 +109,7 @@ func Create(spec *Spec) (*Process, error) {
 	if spec.NetNS == "" {
 		flags |= unix.CLONE_NEWNET
 	}
-	p, err := startChild("__init", flags, spec, !spec.Tty, spec.OpenStdin)
+	p, err := startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,12 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
 		return nil, err
 	}
-	p, err := startChild("__exec", 0, &execRequest{Pid: pid, Spec: spec}, !spec.Tty, spec.OpenStdin)
+	self, err := sealedSelf()
+	if err != nil {
+		return nil, fmt.Errorf("%s%w: unknown", execPrefix, err)
+	}
+	bin := fmt.Sprintf("/proc/self/fd/%d", self.Fd())
+	p, err := startChild(bin, "__exec", 0, &execRequest{Pid: pid, Spec: spec}, !spec.Tty, spec.OpenStdin)
 	if err != nil {
 		return nil, fmt.Errorf("%s%w: unknown", execPrefix, err)
 	}
@@ -232,10 +237,47 @@ func setnsPath(path string) error {
 	return nil
 }
 
-// startChild re-executes this binary as `warren <role>` with the request on
-// fd 3 and the sync socket on fd 4. pipes says whether to give it stdio
-// pipes (no tty).
-func startChild(role string, cloneflags uintptr, request any, pipes, openStdin bool) (*Process, error) {
+// sealedSelf is a sealed in-memory copy of this binary, made once, that
+// __exec runs from. Until the command's execve, a container that may
+// ptrace can open /proc/PID/exe of the child __exec forks into it; that
+// must not be the engine's binary on the host, which a handle could
+// overwrite once it is not running (CVE-2019-5736). The copy cannot be
+// written.
+var sealedSelf = sync.OnceValues(func() (*os.File, error) {
+	fd, err := unix.MemfdCreate("warren", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("copy of warren: %w", err)
+	}
+	// Above the descriptors a child is given, which its fork rearranges
+	// before it execs this one.
+	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 100)
+	unix.Close(fd)
+	if err != nil {
+		return nil, fmt.Errorf("copy of warren: %w", err)
+	}
+	f := os.NewFile(uintptr(high), "warren")
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy of warren: %w", err)
+	}
+	defer exe.Close()
+	if _, err := io.Copy(f, exe); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy of warren: %w", err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal copy of warren: %w", err)
+	}
+	return f, nil
+})
+
+// startChild executes bin, this binary, as `warren <role>` with the
+// request on fd 3 and the sync socket on fd 4. pipes says whether to give
+// it stdio pipes (no tty).
+func startChild(bin, role string, cloneflags uintptr, request any, pipes, openStdin bool) (*Process, error) {
 	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", role, err)
@@ -253,7 +295,7 @@ func startChild(role string, cloneflags uintptr, request any, pipes, openStdin b
 	defer childSync.Close()
 
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
+		Path:        bin,
 		Args:        []string{"warren", role},
 		Env:         []string{},
 		ExtraFiles:  []*os.File{reqR, childSync},
