@@ -163,14 +163,12 @@ func waitChild(pid int) int {
 }
 
 // startProcess drops the calling thread to the command's user and
-// capabilities and forks the command from it.
+// capabilities and forks the command from it, which installs the
+// container's seccomp filter just before its execve.
 func startProcess(p process, tty *os.File) (int, error) {
 	name, env, err := prepareProcess(p)
 	if err != nil {
 		return 0, err
 	}
-	if err := installSeccomp(p.Seccomp); err != nil {
-		return 0, err
-	}
-	return forkExec(name, p.Args, env, tty)
+	return forkExec(name, p.Args, env, tty, p.Seccomp)
 }

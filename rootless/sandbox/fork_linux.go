@@ -3,10 +3,13 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"warren/rootless/seccomp"
 )
 
 // Go's ForkExec clones with CLONE_VM|CLONE_VFORK: until the child execs it
@@ -23,18 +26,38 @@ type forkRequest struct {
 	path       *byte
 	argv, envv []*byte // nil-terminated
 	tty        int     // the pty slave to make stdio and controlling terminal, or -1
-	errPipe    int     // write end: the child reports execve's errno here
-	life       [2]int  // a pipe whose write end only the parent keeps open
-	mask       uint64  // the signal mask to restore before execve
+	filter     *unix.SockFprog
+	filterFlag uintptr
+	errPipe    int    // write end: the child reports a failed step here
+	life       [2]int // a pipe whose write end only the parent keeps open
+	mask       uint64 // the signal mask to restore before execve
 }
 
+// The steps of the child that can fail, as it reports them.
+const (
+	stepSetup int32 = iota
+	stepSeccomp
+	stepExec
+)
+
 // forkExec starts path from the calling thread, which the child copies:
-// its namespaces, root, credentials and no_new_privs. The child is killed
-// when this process dies. It returns once the child has exec'd, or
-// execve's error as an *os.PathError.
-func forkExec(path string, args, env []string, tty *os.File) (int, error) {
+// its namespaces, root, credentials and no_new_privs. The child installs
+// filter, if any, last before execve, so that the filter sees nothing of
+// the setup. The child is killed when this process dies. forkExec returns
+// once the child has exec'd, or the failure in runc's words (execve's as
+// an *os.PathError).
+func forkExec(path string, args, env []string, tty *os.File, filter *seccomp.Program) (int, error) {
 	req := forkRequest{tty: -1}
 	var err error
+	if filter != nil {
+		if len(filter.Filter) == 0 || len(filter.Filter)%8 != 0 {
+			return 0, fmt.Errorf("error during container init: install seccomp filter: bad program of %d bytes", len(filter.Filter))
+		}
+		// struct sock_filter is 8 bytes, laid out as the filter is encoded.
+		req.filter = &unix.SockFprog{Len: uint16(len(filter.Filter) / 8), Filter: (*unix.SockFilter)(unsafe.Pointer(&filter.Filter[0]))}
+		req.filterFlag = uintptr(filter.Flags)
+		defer runtime.KeepAlive(filter)
+	}
 	if req.path, err = syscall.BytePtrFromString(path); err != nil {
 		return 0, &os.PathError{Op: "exec", Path: path, Err: err}
 	}
@@ -68,8 +91,8 @@ func forkExec(path string, args, env []string, tty *os.File) (int, error) {
 	if errno != 0 {
 		return 0, fmt.Errorf("fork: %w", errno)
 	}
-	var code int32
-	n, err := readFull(p[0], (*[4]byte)(unsafe.Pointer(&code))[:])
+	var report [2]int32 // step, errno
+	n, err := readFull(p[0], (*[8]byte)(unsafe.Pointer(&report))[:])
 	if err != nil || n == 0 {
 		// EOF: close-on-exec closed the pipe, the command runs.
 		return pid, nil
@@ -80,7 +103,14 @@ func forkExec(path string, args, env []string, tty *os.File) (int, error) {
 			break
 		}
 	}
-	return 0, &os.PathError{Op: "exec", Path: path, Err: syscall.Errno(code)}
+	failed := syscall.Errno(report[1])
+	switch report[0] {
+	case stepExec:
+		return 0, &os.PathError{Op: "exec", Path: path, Err: failed}
+	case stepSeccomp:
+		return 0, fmt.Errorf("error during container init: install seccomp filter: %w", failed)
+	}
+	return 0, fmt.Errorf("error during container init: %w", failed)
 }
 
 func readFull(fd int, b []byte) (int, error) {
@@ -122,15 +152,21 @@ func rawFork(req *forkRequest) (int, syscall.Errno) {
 //go:norace
 //go:nosplit
 func childExec(req *forkRequest) {
+	report := [2]int32{stepSetup}
 	errno := childSetup(req)
+	if errno == 0 && req.filter != nil {
+		report[0] = stepSeccomp
+		_, _, errno = syscall.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, req.filterFlag, uintptr(unsafe.Pointer(req.filter)))
+	}
 	if errno == 0 {
+		report[0] = stepExec
 		_, _, errno = syscall.RawSyscall(syscall.SYS_EXECVE,
 			uintptr(unsafe.Pointer(req.path)),
 			uintptr(unsafe.Pointer(unsafe.SliceData(req.argv))),
 			uintptr(unsafe.Pointer(unsafe.SliceData(req.envv))))
 	}
-	code := int32(errno)
-	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(req.errPipe), uintptr(unsafe.Pointer(&code)), 4)
+	report[1] = int32(errno)
+	syscall.RawSyscall(syscall.SYS_WRITE, uintptr(req.errPipe), uintptr(unsafe.Pointer(&report)), 8)
 	for {
 		syscall.RawSyscall(syscall.SYS_EXIT_GROUP, 127, 0, 0)
 	}
