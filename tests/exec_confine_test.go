@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -210,4 +211,50 @@ func allCaps(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%016x", uint64(1)<<(last+1)-1)
+}
+
+// exec inspect's Pid is the command's on the host, as in Docker, not that
+// of `warren __exec`, which waits for it outside the container.
+func TestExecInspectPid(t *testing.T) {
+	t.Parallel()
+	name, _ := runDetached(t, warrenCLI, "busybox", "sleep", "1000")
+	client := unixClient(suite.socket, cmdTimeout)
+	post := func(path, body string, answer any) {
+		t.Helper()
+		resp, err := client.Post("http://warren"+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+		if answer != nil {
+			if err := json.NewDecoder(resp.Body).Decode(answer); err != nil {
+				t.Fatalf("POST %s: %v", path, err)
+			}
+		}
+	}
+	var created struct{ Id string }
+	post("/containers/"+name+"/exec", `{"Cmd":["sleep","999"]}`, &created)
+	post("/exec/"+created.Id+"/start", `{"Detach":true}`, nil)
+	resp, err := client.Get("http://warren/exec/" + created.Id + "/json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var inspect struct {
+		Running bool
+		Pid     int
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&inspect); err != nil {
+		t.Fatal(err)
+	}
+	if !inspect.Running || inspect.Pid <= 0 {
+		t.Fatalf("exec inspect: %+v, want running with a pid", inspect)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", inspect.Pid))
+	if want := "sleep\x00999\x00"; err != nil || string(cmdline) != want {
+		t.Errorf("host's /proc/%d/cmdline = %q, %v; want %q", inspect.Pid, cmdline, err, want)
+	}
 }

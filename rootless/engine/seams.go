@@ -91,7 +91,9 @@ func (realRunner) Exec(pid int, spec *sandbox.ExecSpec) (process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeProcess{p: p, hostPid: hostPid(p.Pid), started: true}, nil
+	// Users see the command, not `warren __exec` that waits for it (and
+	// passes on the signals sent to Pid).
+	return &runtimeProcess{p: p, hostPid: hostPid(p.CommandPid), started: true}, nil
 }
 
 // hostPid is pid as the host sees it; 0 (Docker's "none") when that cannot

@@ -65,7 +65,11 @@ func runExec() error {
 	if tty != nil {
 		tty.Close()
 	}
-	// The engine reads EOF: the command runs.
+	// The engine reports the command's pid, then reads EOF: it runs.
+	if err := childSend(syncMsg{Type: msgPid, Pid: pid}, -1); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		return fmt.Errorf("report pid: %w", err)
+	}
 	unix.Close(syncFd)
 	go forwardSignals(signals, pid)
 	os.Exit(waitChild(pid))

@@ -81,6 +81,10 @@ type Process struct {
 	Stdout  io.ReadCloser
 	Stderr  io.ReadCloser
 
+	// CommandPid is an exec's command, the child of Pid (which is
+	// `warren __exec`); 0 for an init, which is its command.
+	CommandPid int
+
 	cmd  *exec.Cmd
 	sync *net.UnixConn // nil once the command runs
 
@@ -214,6 +218,9 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 			return p, nil
 		case err == nil && m.Type == msgConsole && fd != nil && spec.Tty && p.Console == nil:
 			p.Console = fd
+			continue
+		case err == nil && m.Type == msgPid && fd == nil && m.Pid > 0 && p.CommandPid == 0:
+			p.CommandPid = m.Pid
 			continue
 		}
 		if fd != nil {

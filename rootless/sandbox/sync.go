@@ -25,6 +25,7 @@ const (
 	msgReady   = "ready"   // init: root built, waiting for msgGo (may carry the pty master)
 	msgGo      = "go"      // engine: exec the user's command now
 	msgConsole = "console" // exec: the pty master
+	msgPid     = "pid"     // exec: the command's pid, once it runs
 	msgError   = "error"   // child: setup or exec failed
 )
 
@@ -34,6 +35,8 @@ type syncMsg struct {
 	// Code is the exit code Docker gives the failure (msgError only): the
 	// child classifies its own error, where errors.Is still works.
 	Code int `json:"code,omitempty"`
+	// Pid is the exec'd command's pid in the engine's namespace (msgPid).
+	Pid int `json:"pid,omitempty"`
 }
 
 // Docker's exit codes for a process that never ran (moby's daemon/start.go
