@@ -45,6 +45,8 @@ type Backend interface {
 	ContainerInspect(ctx context.Context, name string, size bool) (*container.InspectResponse, error)
 	ContainerList(ctx context.Context, opts ListOptions) ([]container.Summary, error)
 	ContainerRemove(ctx context.Context, name string, opts RemoveOptions) error
+	// ContainerPrune removes the stopped containers the filters match.
+	ContainerPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 	// ContainerIsTTY tells the HTTP layer whether to frame streams.
 	ContainerIsTTY(ctx context.Context, name string) (bool, error)
 
@@ -70,6 +72,9 @@ type Backend interface {
 	ImageInspect(ctx context.Context, name string) (*image.InspectResponse, error)
 	ImageTag(ctx context.Context, source, target string) error
 	ImageRemove(ctx context.Context, name string, force, noPrune bool) ([]image.DeleteResponse, error)
+	// ImagePrune deletes the unused images the filters match (dangling
+	// ones only unless dangling=false).
+	ImagePrune(ctx context.Context, filters map[string][]string) (image.PruneReport, error)
 }
 
 // Streams are the client's ends of a process's standard streams; nil means

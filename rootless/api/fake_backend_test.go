@@ -28,6 +28,7 @@ type fakeBackend struct {
 	removed    []RemoveOptions
 	removedBy  []string
 	listOpts   ListOptions
+	pruned     map[string][]string // the filters of the last prune
 	lastCreate *container.CreateRequest
 	loaded     []byte
 	// loadFrom, when set, replaces ImageLoad's reading of the body.

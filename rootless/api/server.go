@@ -47,6 +47,8 @@ func NewHandler(b Backend) http.Handler {
 		{http.MethodPost, "/images/load"}:       s.imageLoad,
 		{http.MethodPost, "/images/create"}:     s.imageCreate,
 		{http.MethodGet, "/images/get"}:         s.imageSave,
+		{http.MethodPost, "/containers/prune"}:  s.containerPrune,
+		{http.MethodPost, "/images/prune"}:      s.imagePrune,
 	}
 	s.objects = map[string]map[route]handlerFunc{
 		"containers": {

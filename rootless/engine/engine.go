@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -52,6 +53,9 @@ type Engine struct {
 	execs map[string]*execConfig
 
 	wg sync.WaitGroup // container monitors and stream copiers
+
+	// One prune of each kind at a time, as in Docker.
+	containerPruning, imagePruning atomic.Bool
 }
 
 var _ api.Backend = (*Engine)(nil)

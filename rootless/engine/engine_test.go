@@ -52,8 +52,9 @@ func (fakeStore) Tag(string, string) error                        { return nil }
 func (fakeStore) Remove(string, bool) ([]imagetypes.DeleteResponse, error) {
 	return []imagetypes.DeleteResponse{{Untagged: "busybox:latest"}}, nil
 }
-func (fakeStore) SetLayerInUse(func(string) bool)         {}
-func (fakeStore) Summary(*image.Image) imagetypes.Summary { return imagetypes.Summary{} }
+func (fakeStore) Delete(string) ([]imagetypes.DeleteResponse, int64, error) { return nil, 0, nil }
+func (fakeStore) SetLayerInUse(func(string) bool)                           {}
+func (fakeStore) Summary(*image.Image) imagetypes.Summary                   { return imagetypes.Summary{} }
 func (fakeStore) Inspect(*image.Image) imagetypes.InspectResponse {
 	return imagetypes.InspectResponse{}
 }

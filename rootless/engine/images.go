@@ -4,36 +4,33 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path"
-	"slices"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 	imagetypes "github.com/moby/moby/api/types/image"
 
 	"warren/rootless/api"
-	"warren/rootless/image"
+	"warren/rootless/filters"
 	"warren/rootless/names"
 )
 
-// ImageList is docker images.
+// ImageList is docker images, filtered as Docker's (see package
+// filters); a reference filter lists only the tags it matched, so the CLI
+// prints a row per matching tag.
 func (e *Engine) ImageList(ctx context.Context, opts api.ImageListOptions) ([]imagetypes.Summary, error) {
+	filter, err := filters.ParseImages(opts.Filters, e.imageByRef, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	out := []imagetypes.Summary{}
-	refs := opts.Filters["reference"]
 	for _, img := range e.images.List() {
-		if !matchReference(img, refs) {
+		tags, digests, ok := filter.Match(imageCandidate(img))
+		if !ok {
 			continue
 		}
 		s := e.images.Summary(img)
-		if len(refs) > 0 {
-			// Like Docker, a filtered image lists only the tags that
-			// matched: the CLI prints a row per tag.
-			s.RepoTags = slices.DeleteFunc(s.RepoTags, func(tag string) bool { return !matchTag(tag, refs) })
-			s.RepoDigests = slices.DeleteFunc(s.RepoDigests, func(d string) bool {
-				repo, _, _ := strings.Cut(d, "@")
-				return !matchTag(repo, refs)
-			})
-		}
+		s.RepoTags, s.RepoDigests = append([]string{}, tags...), append([]string{}, digests...)
 		out = append(out, s)
 	}
 	return out, nil
@@ -46,35 +43,6 @@ func repoOf(tag string) string {
 		return tag[:i]
 	}
 	return tag
-}
-
-func matchTag(tag string, refs []string) bool {
-	repo := repoOf(tag)
-	for _, ref := range refs {
-		if globMatch(ref, tag) || globMatch(ref, repo) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchReference is the images "reference" filter: a repository with
-// optional tag, matched against each tag (shell patterns as Docker's).
-func matchReference(img *image.Image, refs []string) bool {
-	if len(refs) == 0 {
-		return true
-	}
-	for _, tag := range img.RepoTags {
-		if matchTag(tag, refs) {
-			return true
-		}
-	}
-	return false
-}
-
-func globMatch(pattern, s string) bool {
-	ok, _ := path.Match(pattern, s)
-	return ok
 }
 
 // ImageInspect is GET /images/{name}/json.

@@ -5,12 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -21,7 +19,8 @@ import (
 // ContainerList is docker ps: newest first, running only unless All or a
 // Limit, filtered.
 func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]container.Summary, error) {
-	if err := checkFilters(opts.Filters); err != nil {
+	filter, err := e.psFilter(opts.Filters)
+	if err != nil {
 		return nil, err
 	}
 	var recs []record
@@ -37,21 +36,17 @@ func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]con
 		}
 	}
 	slices.SortFunc(recs, func(a, b record) int { return b.Created.Compare(a.Created) })
-	all := opts.All || opts.Limit > 0 || opts.Latest
+	all := opts.All || opts.Limit > 0 || opts.Latest || filter.All()
 	now := time.Now()
 	var out []container.Summary
 	for _, r := range recs {
 		if !all && !r.State.running() {
 			continue
 		}
-		ok, err := matchFilters(r, opts.Filters, e.imageIDOf)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		s := summary(r, now)
+		if !filter.Match(psCandidate(r, s)) {
 			continue
 		}
-		s := summary(r, now)
 		s.Names = append(s.Names, linkNames[r.Name]...)
 		if opts.Size {
 			s.SizeRw = dirSize(filepath.Join(e.root, r.ID, "upper"))
@@ -114,79 +109,6 @@ func statusText(s state, now time.Time) string {
 		return ""
 	}
 	return fmt.Sprintf("Exited (%d) %s ago", s.ExitCode, units.HumanDuration(now.Sub(s.FinishedAt)))
-}
-
-// supportedFilters are the ps filters warren answers.
-var supportedFilters = map[string]bool{
-	"name": true, "id": true, "status": true, "label": true, "ancestor": true, "exited": true,
-}
-
-func checkFilters(filters map[string][]string) error {
-	for k := range filters {
-		if !supportedFilters[k] {
-			return errdefs.ErrInvalidArgument.WithMessage("invalid filter '" + k + "'")
-		}
-	}
-	for _, s := range filters["status"] {
-		if !slices.Contains([]string{"created", "restarting", "running", "removing", "paused", "exited", "dead"}, s) {
-			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'status=%s'", s))
-		}
-	}
-	return nil
-}
-
-// matchFilters applies Docker's rule: values of one key are ORed, keys are
-// ANDed. imageID resolves an ancestor reference ("" if unknown).
-func matchFilters(r record, filters map[string][]string, imageID func(string) string) (bool, error) {
-	for key, values := range filters {
-		if len(values) == 0 {
-			continue
-		}
-		ok := false
-		for _, v := range values {
-			m, err := matchFilter(r, key, v, imageID)
-			if err != nil {
-				return false, err
-			}
-			if m {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return false, nil
-		}
-	}
-	return true, nil
-}
-
-func matchFilter(r record, key, v string, imageID func(string) string) (bool, error) {
-	switch key {
-	case "name":
-		// Docker matches the name (with its slash) as a regular expression.
-		re, err := regexp.Compile(v)
-		if err != nil {
-			return false, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("error parsing regexp: %v", err))
-		}
-		return re.MatchString(r.Name), nil
-	case "id":
-		return strings.HasPrefix(r.ID, v), nil
-	case "status":
-		return string(r.State.Status) == v, nil
-	case "exited":
-		return r.State.Status == container.StateExited && fmt.Sprint(r.State.ExitCode) == v, nil
-	case "label":
-		k, want, hasValue := strings.Cut(v, "=")
-		got, ok := r.Config.Labels[k]
-		return ok && (!hasValue || got == want), nil
-	case "ancestor":
-		if r.Config.Image == v || strings.HasPrefix(strings.TrimPrefix(r.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:")) {
-			return true, nil
-		}
-		id := imageID(v)
-		return id != "" && id == r.ImageID, nil
-	}
-	return false, nil
 }
 
 func (e *Engine) imageIDOf(ref string) string {

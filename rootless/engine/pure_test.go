@@ -156,50 +156,6 @@ func TestParseSignal(t *testing.T) {
 	}
 }
 
-func TestFilters(t *testing.T) {
-	r := record{
-		ID: "abcdef0123456789", Name: "/web-1",
-		Config:     &container.Config{Image: "busybox", Labels: map[string]string{"app": "shop", "tier": ""}},
-		HostConfig: &container.HostConfig{},
-		ImageID:    "sha256:feedbeef",
-		State:      state{Status: container.StateExited, ExitCode: 3},
-	}
-	noImage := func(string) string { return "" }
-	tests := []struct {
-		filters map[string][]string
-		want    bool
-	}{
-		{map[string][]string{"name": {"web"}}, true},
-		{map[string][]string{"name": {"^/web-1$"}}, true},
-		{map[string][]string{"name": {"db"}}, false},
-		{map[string][]string{"name": {"db", "web"}}, true},
-		{map[string][]string{"id": {"abcd"}}, true},
-		{map[string][]string{"id": {"bcd"}}, false},
-		{map[string][]string{"status": {"exited"}}, true},
-		{map[string][]string{"status": {"running"}}, false},
-		{map[string][]string{"exited": {"3"}}, true},
-		{map[string][]string{"label": {"app"}}, true},
-		{map[string][]string{"label": {"app=shop"}}, true},
-		{map[string][]string{"label": {"app=web"}}, false},
-		{map[string][]string{"ancestor": {"busybox"}}, true},
-		{map[string][]string{"ancestor": {"feedbe"}}, true},
-		{map[string][]string{"ancestor": {"alpine"}}, false},
-		{map[string][]string{"name": {"web"}, "status": {"running"}}, false},
-	}
-	for _, tt := range tests {
-		got, err := matchFilters(r, tt.filters, noImage)
-		if err != nil || got != tt.want {
-			t.Errorf("matchFilters(%v) = %v, %v, want %v", tt.filters, got, err, tt.want)
-		}
-	}
-	if err := checkFilters(map[string][]string{"color": {"red"}}); err == nil || err.Error() != "invalid filter 'color'" {
-		t.Errorf("checkFilters(color) = %v", err)
-	}
-	if err := checkFilters(map[string][]string{"status": {"sleeping"}}); err == nil || err.Error() != "invalid filter 'status=sleeping'" {
-		t.Errorf("checkFilters(status=sleeping) = %v", err)
-	}
-}
-
 func TestLogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	l := newLogFile(dir + "/x-json.log")

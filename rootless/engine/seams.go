@@ -28,6 +28,9 @@ type imageStore interface {
 	// Remove is Docker's rmi; layer folders the engine reports in use (see
 	// SetLayerInUse) stay on disk even when their image goes.
 	Remove(ref string, force bool) ([]imagetypes.DeleteResponse, error)
+	// Delete is image prune's removal of an image with all its references;
+	// it reports the bytes of the layers that went.
+	Delete(id string) ([]imagetypes.DeleteResponse, int64, error)
 	SetLayerInUse(f func(dir string) bool)
 	Summary(img *image.Image) imagetypes.Summary
 	Inspect(img *image.Image) imagetypes.InspectResponse
