@@ -130,7 +130,7 @@ func commands() []*cli.Command {
 	return []*cli.Command{
 		runCommand(), createCommand(), startCommand(), stopCommand(), restartCommand(),
 		killCommand(), rmCommand(), psCommand(), inspectCommand(), logsCommand(),
-		execCommand(), waitCommand(), portCommand(),
+		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
 		pullCommand(), tagCommand(), rmiCommand(),
 		versionCommand(), infoCommand(), daemonCommand(),

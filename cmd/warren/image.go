@@ -52,6 +52,7 @@ func imageCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			imageListCommand(), imageInspectCommand(), rmiCommandNamed("rm", "warren image rm [OPTIONS] IMAGE [IMAGE...]"),
 			tagCommand(), loadCommand(), saveCommand(), importCommand(), pullCommand(),
+			imagePruneCommand(),
 		},
 	}
 }
