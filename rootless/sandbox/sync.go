@@ -4,11 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"warren/internal/fdpass"
 )
 
 // The init and exec children get two extra descriptors: the request (a
@@ -94,19 +95,13 @@ func newSyncPair() (*net.UnixConn, *os.File, error) {
 // means the child exec'd (or died).
 func readMsg(c *net.UnixConn) (syncMsg, *os.File, error) {
 	buf := make([]byte, 64*1024)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
-	if err == nil && n == 0 {
-		err = io.EOF
-	}
+	n, fds, err := fdpass.Receive(c, buf, 1)
 	if err != nil {
 		return syncMsg{}, nil, err
 	}
 	var fd *os.File
-	if oobn > 0 {
-		if fd, err = parseRights(oob[:oobn]); err != nil {
-			return syncMsg{}, nil, err
-		}
+	if len(fds) == 1 {
+		fd = os.NewFile(uintptr(fds[0]), "pty-master")
 	}
 	var m syncMsg
 	if err := json.Unmarshal(buf[:n], &m); err != nil {
@@ -116,24 +111,6 @@ func readMsg(c *net.UnixConn) (syncMsg, *os.File, error) {
 		return syncMsg{}, nil, fmt.Errorf("sync message %q: %w", buf[:n], err)
 	}
 	return m, fd, nil
-}
-
-func parseRights(oob []byte) (*os.File, error) {
-	cmsgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil, fmt.Errorf("sync control message: %w", err)
-	}
-	for _, cm := range cmsgs {
-		fds, err := unix.ParseUnixRights(&cm)
-		if err != nil || len(fds) == 0 {
-			continue
-		}
-		for _, extra := range fds[1:] {
-			unix.Close(extra)
-		}
-		return os.NewFile(uintptr(fds[0]), "pty-master"), nil
-	}
-	return nil, errors.New("sync control message without a descriptor")
 }
 
 func writeMsg(c *net.UnixConn, m syncMsg) error {
@@ -152,11 +129,10 @@ func childSend(m syncMsg, fd int) error {
 	if err != nil {
 		return err
 	}
-	var oob []byte
 	if fd >= 0 {
-		oob = unix.UnixRights(fd)
+		return fdpass.SendRaw(syncFd, b, fd)
 	}
-	return unix.Sendmsg(syncFd, b, oob, nil, 0)
+	return fdpass.SendRaw(syncFd, b)
 }
 
 func childRecv() (syncMsg, error) {
