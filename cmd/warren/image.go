@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
 	"github.com/urfave/cli/v2"
+
+	"warren/internal/atomicfile"
 )
 
 const defaultImagesFormat = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
@@ -378,29 +379,8 @@ func saveAction(c *cli.Context) error {
 		_, err := io.Copy(s.out, resp)
 		return err
 	}
-	return copyToFile(output, resp)
-}
-
-// copyToFile writes r to path through a temporary file in the same folder,
-// so a failed save never leaves a truncated archive behind.
-func copyToFile(path string, r io.Reader) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".warren_temp_")
-	if err != nil {
-		return fmt.Errorf("failed to save image: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = io.Copy(tmp, r); err != nil {
-		return fmt.Errorf("failed to save image: %w", err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("failed to save image: %w", err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	// Through a temporary file, so a failed save leaves no truncated archive.
+	if err := atomicfile.WriteFrom(output, resp, 0o600); err != nil {
 		return fmt.Errorf("failed to save image: %w", err)
 	}
 	return nil

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+
+	"warren/internal/atomicfile"
 )
 
 // layerSource is one layer of an image being added.
@@ -322,7 +324,7 @@ func (s *Store) writeBlob(data []byte) (v1.Hash, int64, error) {
 	if err != nil {
 		return v1.Hash{}, 0, err
 	}
-	return h, n, writeFileAtomic(s.blobPath(h.String()), data)
+	return h, n, atomicfile.Write(s.blobPath(h.String()), data, 0o600)
 }
 
 // dropLayers removes layers a failed ingest added, unless an image or

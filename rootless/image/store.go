@@ -25,6 +25,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"warren/internal/atomicfile"
 )
 
 // Image is a stored image.
@@ -193,7 +195,7 @@ func (s *Store) persist() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.indexPath(), data)
+	return atomicfile.Write(s.indexPath(), data, 0o600)
 }
 
 // Get resolves ref: "name[:tag]" (docker.io/library/ implied), name@digest,
@@ -401,29 +403,4 @@ func removeAll(p string) error {
 		return nil
 	})
 	return os.RemoveAll(p)
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it
-// and renames it over path, so readers see the old or the new file.
-func writeFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }

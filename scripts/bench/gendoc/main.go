@@ -5,7 +5,7 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"warren/internal/atomicfile"
 )
 
 // figure is one table row.
@@ -98,23 +100,9 @@ func run(dir, out string, p params) error {
 	}
 	shareLoopback(res)
 	versions, _ := os.ReadFile(filepath.Join(dir, "versions.txt"))
-	tmp := out + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	render(w, res, parseVersions(string(versions)), p)
-	if err := w.Flush(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, out)
+	var doc bytes.Buffer
+	render(&doc, res, parseVersions(string(versions)), p)
+	return atomicfile.Write(out, doc.Bytes(), 0o644)
 }
 
 // shareLoopback gives egress and container-to-container rows the host
