@@ -16,11 +16,11 @@ fi
 changed() { echo "setup-root: $*"; }
 
 # Packages: newuidmap/newgidmap (uidmap), the busybox the test images are
-# built from, ip, nsenter/unshare, and the C toolchain the race detector
-# of the unit tests links with.
+# built from, ip, nsenter/unshare, nc (RootlessKit's port-driver suite) and
+# the C toolchain the race detector of the unit tests links with.
 install_packages() {
 	local missing=() pkg
-	for pkg in uidmap busybox-static iproute2 util-linux gcc libc6-dev; do
+	for pkg in uidmap busybox-static iproute2 util-linux netcat-openbsd gcc libc6-dev; do
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 			missing+=("$pkg")
 		fi

@@ -108,7 +108,10 @@ func (d *Child) RunChildDriver(opaque map[string]string, quit <-chan struct{}, d
 	default:
 	}
 	if errors.Is(err, errEOF) {
-		return nil // the parent is gone: nothing to serve
+		// The parent is gone: nothing to serve. RootlessKit's child still
+		// sends quit, once, and blocks until it is received.
+		<-quitting
+		return nil
 	}
 	return err
 }

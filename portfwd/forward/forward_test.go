@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
+
+	"warren/internal/testenv"
 )
 
 // These tests run the parent and the child in the test process, on the
@@ -259,9 +261,7 @@ func concurrentRoundTrips(addr string, n int) error {
 // container's IPv4 address.
 func TestIPv6HostToIPv4Container(t *testing.T) {
 	probe, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
-	}
+	testenv.Requiref(t, err == nil, "no IPv6 loopback here: %v", err)
 	hp := probe.Addr().(*net.TCPAddr).Port
 	probe.Close()
 	p := startPair(t, nil)
@@ -533,6 +533,33 @@ func TestChildGoneReleasesPorts(t *testing.T) {
 	})
 	if _, err := pd.AddPort(context.Background(), port.Spec{Proto: "tcp4", ParentIP: "127.0.0.1", ParentPort: hp, ChildPort: 1}); !errors.Is(err, errChildGone) {
 		t.Fatalf("AddPort without a child: %v, want %v", err, errChildGone)
+	}
+}
+
+// TestChildWaitsForQuit: RootlessKit's child sends quit once, whether or
+// not the parent has gone first, and blocks until it is received; a child
+// driver that returned when the parent went would hang it at exit.
+func TestChildWaitsForQuit(t *testing.T) {
+	pd, err := NewParentDriver(io.Discard, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, quitP, quitC := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	doneP, doneC := make(chan error, 1), make(chan error, 1)
+	go func() { doneP <- pd.RunParentDriver(init, quitP, nil) }()
+	go func() { doneC <- NewChildDriver(io.Discard).RunChildDriver(pd.OpaqueForChild(), quitC, "") }()
+	<-init
+	close(quitP)
+	if err := <-doneP; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case quitC <- struct{}{}:
+	case err := <-doneC:
+		t.Fatalf("the child returned (%v) without taking quit", err)
+	}
+	if err := <-doneC; err != nil {
+		t.Fatal(err)
 	}
 }
 
