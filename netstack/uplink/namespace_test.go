@@ -5,32 +5,24 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"warren/internal/nstest"
+	"warren/internal/testenv"
 )
 
-// testUser is the unprivileged user the namespace tests run nsrun as.
-const testUser = "warren"
-
-// nsrun builds the test harness where testUser can run it and returns a
-// function that runs a shell script in a fresh namespace with the uplink
-// driver, as testUser.
-func nsrun(t *testing.T, flags string) func(script string) (string, error) {
+// nsrun builds the test harness where the test user can run it and
+// returns a function that runs a shell script in a fresh namespace with the
+// uplink driver, as that user.
+func nsrun(t *testing.T, flags ...string) func(script string) (string, error) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the namespace as the unprivileged user " + testUser)
-	}
-	u, err := user.Lookup(testUser)
-	if err != nil {
-		t.Skipf("no user %s: %v", testUser, err)
-	}
+	u := nstest.TestUser(t)
 	for _, tool := range []string{"busybox", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s in the namespace: %v", tool, err)
-		}
+		_, err := exec.LookPath(tool)
+		testenv.Requiref(t, err == nil, "needs %s in the namespace: %v", tool, err)
 	}
 	dir, err := os.MkdirTemp("", "uplink-ns-")
 	if err != nil {
@@ -45,8 +37,9 @@ func nsrun(t *testing.T, flags string) func(script string) (string, error) {
 		t.Fatalf("build nsrun: %v\n%s", err, out)
 	}
 	return func(script string) (string, error) {
-		cmd := exec.Command("su", "-", testUser, "-c",
-			"XDG_RUNTIME_DIR=/run/user/"+u.Uid+" timeout 30 "+bin+" "+flags+" -- sh -c '"+script+"'")
+		args := append(append([]string{"30", bin}, flags...), "--", "sh", "-c", script)
+		cmd := u.Command("timeout", args...)
+		cmd.Dir = dir
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -97,7 +90,7 @@ func hostUDP(t *testing.T) int {
 }
 
 func TestNamespaceReachesHostLoopback(t *testing.T) {
-	run := nsrun(t, "")
+	run := nsrun(t)
 	tcp, udp := strconv.Itoa(hostTCP(t)), strconv.Itoa(hostUDP(t))
 	out, err := run("echo ping | busybox nc " + GatewayIP + " " + tcp + "; " +
 		// busybox nc has no UDP mode; the host's python3 is visible here.

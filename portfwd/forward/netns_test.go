@@ -20,6 +20,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"warren/internal/nstest"
+	"warren/internal/testenv"
 )
 
 // The tests in this file put the child where it really runs: in a network
@@ -47,13 +48,8 @@ type childHelper struct {
 // 127.0.0.1:nsServerPort in there.
 func startChildHelper(t *testing.T, pd port.ParentDriver, cloneflags uintptr, servers bool) *childHelper {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestChildHelper$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), childSocketEnv+"="+pd.OpaqueForChild()[opaqueSocketPath], childServersEnv+"="+strconv.FormatBool(servers))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: cloneflags, Pdeathsig: syscall.SIGKILL}
-	if cloneflags&syscall.CLONE_NEWUSER != 0 {
-		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-	}
+	cmd := nstest.Command("TestChildHelper", cloneflags)
+	cmd.Env = append(cmd.Env, childSocketEnv+"="+pd.OpaqueForChild()[opaqueSocketPath], childServersEnv+"="+strconv.FormatBool(servers))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +60,7 @@ func startChildHelper(t *testing.T, pd port.ParentDriver, cloneflags uintptr, se
 	}
 	cmd.Stderr = testLog{t}
 	if err := cmd.Start(); err != nil {
-		t.Skipf("needs a user and network namespace, which this machine refuses: %v", err)
+		testenv.Requiref(t, false, "needs a user and network namespace, which this machine refuses: %v", err)
 	}
 	h := &childHelper{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
 	t.Cleanup(h.stop)

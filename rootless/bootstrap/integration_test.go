@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,16 +19,15 @@ import (
 
 	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
 
+	"warren/internal/nstest"
+	"warren/internal/testenv"
 	"warren/portfwd/forward"
 )
 
 // The tests below run the real bootstrap as the unprivileged test user
-// `warren` (uid 1001 with subordinate ids, as the e2e suite's machine has),
+// (nstest.TestUser, with subordinate ids, as the e2e suite's machine has),
 // with a fake engine (testdata/daemonmain) in place of warren's: they need
 // root only to switch to that user.
-
-// testUser is who the daemon runs as.
-const testUser = "warren"
 
 var (
 	buildOnce sync.Once
@@ -50,19 +48,11 @@ type rig struct {
 	bin, run, data string
 	uid, gid       uint32
 	name           string
+	user           nstest.User
 }
 
-func newRig(t *testing.T, username string) *rig {
+func newRig(t *testing.T, u nstest.User) *rig {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run the daemon as the unprivileged test user (run as root, e.g. make test)")
-	}
-	u, err := user.Lookup(username)
-	if err != nil {
-		t.Skipf("no test user %q: %v", username, err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("/tmp", "wbs-bin-")
 		if err != nil {
@@ -85,25 +75,23 @@ func newRig(t *testing.T, username string) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(root) })
-	if err := os.Chown(root, uid, gid); err != nil {
+	if err := os.Chown(root, u.Uid, u.Gid); err != nil {
 		t.Fatal(err)
 	}
 	return &rig{bin: builtBin, run: filepath.Join(root, "run"), data: filepath.Join(root, "data"),
-		uid: uint32(uid), gid: uint32(gid), name: username}
+		uid: uint32(u.Uid), gid: uint32(u.Gid), name: u.Name, user: u}
 }
 
 func (r *rig) paths() Paths { return Paths{RuntimeDir: r.run, DataDir: r.data} }
 
 // command runs the test binary as the rig's user with its folders.
 func (r *rig) command(args ...string) *exec.Cmd {
-	cmd := exec.Command(r.bin, args...)
-	cmd.Env = []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/tmp", "USER=" + r.name,
-		EnvRuntimeDir + "=" + r.run, EnvDataDir + "=" + r.data,
-		envEngineCmd + "=" + r.bin + " __fakeengine",
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: r.uid, Gid: r.gid, Groups: []uint32{}}}
+	cmd := r.user.Command(r.bin, args...)
+	cmd.Env = append(cmd.Env,
+		"HOME=/tmp", // nobody's home does not exist
+		EnvRuntimeDir+"="+r.run, EnvDataDir+"="+r.data,
+		envEngineCmd+"="+r.bin+" __fakeengine",
+	)
 	return cmd
 }
 
@@ -242,7 +230,7 @@ func wantIDMap(t *testing.T, id uint32, ranges []idRange, name string) string {
 }
 
 func TestDaemonLifecycle(t *testing.T) {
-	r := newRig(t, testUser)
+	r := newRig(t, nstest.TestUser(t))
 	d := r.startDaemon(t)
 
 	fi := r.info(t)
@@ -296,7 +284,7 @@ func TestDaemonLifecycle(t *testing.T) {
 }
 
 func TestDaemonKilled(t *testing.T) {
-	r := newRig(t, testUser)
+	r := newRig(t, nstest.TestUser(t))
 	d := r.startDaemon(t)
 	if n := len(r.procsOf()); n < 4 {
 		t.Fatalf("want parent, child, engine and container running, found:\n%s", strings.Join(r.procsOf(), "\n"))
@@ -318,7 +306,7 @@ func TestDaemonKilled(t *testing.T) {
 }
 
 func TestEnsureDaemonConcurrent(t *testing.T) {
-	r := newRig(t, testUser)
+	r := newRig(t, nstest.TestUser(t))
 	const callers = 3
 	var wg sync.WaitGroup
 	outs := make([]string, callers)
@@ -366,14 +354,12 @@ func (r *rig) killByLock(t *testing.T) {
 }
 
 func TestEnsureDaemonReportsFailure(t *testing.T) {
-	r := newRig(t, "nobody")
+	r := newRig(t, nstest.LookupUser(t, "nobody"))
 	uids, gids, err := readSubIDs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if missingSubIDs("nobody", int(r.uid), uids, gids) == "" {
-		t.Skip("user nobody has subordinate ids here")
-	}
+	testenv.Require(t, missingSubIDs("nobody", int(r.uid), uids, gids) != "", "user nobody has subordinate ids here")
 	out, err := r.command("ensure").CombinedOutput()
 	want := "warren: " + missingSubIDs("nobody", int(r.uid), uids, gids) + "\n"
 	if err == nil || string(out) != want {

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"warren/internal/nstest"
+	"warren/internal/testenv"
 )
 
 // TestMain lets the test binary stand in for warren when Create and Exec
@@ -31,20 +34,18 @@ func TestMain(m *testing.M) {
 
 const lowerEnv = "WARREN_RUNTIME_TEST_LOWER"
 
-// TestUnprivileged runs TestInNamespace as the unprivileged user `warren`
-// in a user namespace with its subordinate ids mapped, the way the engine
-// runs, against a busybox root built here.
+// TestUnprivileged runs the runtime as the unprivileged test user in a user
+// namespace with its subordinate ids mapped, the way the engine runs,
+// against a busybox root built here: the test re-executes itself there.
 func TestUnprivileged(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("needs root to build the test root and switch to the user warren")
+	if nstest.Inside(t) {
+		inNamespace(t, os.Getenv(lowerEnv))
+		return
 	}
+	u := nstest.TestUser(t)
 	for _, bin := range []string{"/usr/bin/busybox", "/usr/bin/unshare", "/usr/bin/newuidmap"} {
-		if _, err := os.Stat(bin); err != nil {
-			t.Skipf("needs %s: %v", bin, err)
-		}
-	}
-	if _, err := exec.Command("id", "warren").Output(); err != nil {
-		t.Skip("needs the unprivileged test user warren")
+		_, err := os.Stat(bin)
+		testenv.Requiref(t, err == nil, "needs %s (scripts/setup-root.sh installs it): %v", bin, err)
 	}
 	dir, err := os.MkdirTemp("", "warren-runtime-")
 	if err != nil {
@@ -56,21 +57,20 @@ func TestUnprivileged(t *testing.T) {
 	}
 	lower := filepath.Join(dir, "lower")
 	buildBusyboxRoot(t, lower)
-	bin := filepath.Join(dir, "runtime.test")
+	bin := filepath.Join(dir, "sandbox.test")
 	copyFile(t, os.Args[0], bin, 0o755)
-	if out, err := exec.Command("chown", "-R", "warren:warren", dir).CombinedOutput(); err != nil {
-		t.Fatalf("chown: %v: %s", err, out)
+	if err := filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, u.Uid, u.Gid)
+	}); err != nil {
+		t.Fatal(err)
 	}
-	script := fmt.Sprintf("cd %s && %s=%s unshare --user --map-auto --map-root-user --mount --pid --fork --mount-proc --net %s -test.run '^TestInNamespace$' -test.v -test.count=1",
-		dir, lowerEnv, lower, bin)
-	out, err := exec.Command("su", "-", "warren", "-c", script).CombinedOutput()
-	t.Logf("inner run:\n%s", out)
-	if err != nil {
-		t.Fatalf("inner run failed: %v", err)
-	}
-	if !bytes.Contains(out, []byte("--- PASS: TestInNamespace")) {
-		t.Fatal("inner TestInNamespace did not pass")
-	}
+	cmd := u.Unshared(bin, t.Name())
+	cmd.Dir = dir
+	cmd.Env = append(cmd.Env, lowerEnv+"="+lower)
+	nstest.Reexec(t, cmd)
 }
 
 func buildBusyboxRoot(t *testing.T, root string) {
@@ -114,13 +114,9 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	}
 }
 
-// TestInNamespace is the real run; TestUnprivileged starts it as uid 0 of
-// a user namespace, as the engine runs.
-func TestInNamespace(t *testing.T) {
-	lower := os.Getenv(lowerEnv)
-	if lower == "" {
-		t.Skip("run by TestUnprivileged inside a user namespace")
-	}
+// inNamespace is the real run, as uid 0 of a user namespace, as the
+// engine runs.
+func inNamespace(t *testing.T, lower string) {
 	t.Run("run", func(t *testing.T) {
 		p := create(t, lower, &Spec{
 			Hostname: "0123456789ab",
@@ -457,8 +453,8 @@ func wait(t *testing.T, p *Process) int {
 }
 
 // BenchmarkRunTrue is `run --rm true` as far as the runtime goes: create,
-// start, wait. Run it like TestInNamespace, inside a user namespace with
-// WARREN_RUNTIME_TEST_LOWER set to a busybox root.
+// start, wait. Run it inside a user namespace with
+// WARREN_RUNTIME_TEST_LOWER set to a busybox root, as TestUnprivileged runs.
 func BenchmarkRunTrue(b *testing.B) {
 	lower := os.Getenv(lowerEnv)
 	if lower == "" {
