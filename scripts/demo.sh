@@ -7,28 +7,22 @@
 set -euo pipefail
 
 # The outer part prepares and hands over; the walkthrough below runs from a
-# staged copy of this script, without the checkout.
+# staged copy of this script and the library, without the checkout.
 if [ "${1:-}" != "--walkthrough" ]; then
 	cd "$(dirname "$0")/.."
 	. scripts/lib.sh
-	if is_root; then
-		scripts/setup-root.sh
-	fi
+	prepare_machine
 	make --no-print-directory build images >/dev/null
-	if is_root; then
-		stage_dir="$(stage bin/warren tests/images/out scripts/demo.sh)"
-		trap 'rm -rf "$stage_dir"' EXIT
-		as_user "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
-			bash "$stage_dir/demo.sh" --walkthrough
-	else
-		check_prerequisites
-		WARREN_BIN="$PWD/bin/warren" WARREN_IMAGES="$PWD/tests/images/out" scripts/demo.sh --walkthrough
-	fi
+	stage_dir="$(stage bin/warren tests/images/out scripts/demo.sh scripts/lib.sh)"
+	trap 'rm -rf "$stage_dir"' EXIT
+	run_as_test_user "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
+		bash "$stage_dir/demo.sh" --walkthrough
 	exit
 fi
 
 # The walkthrough, as the unprivileged user, on a private daemon so that it
 # neither sees nor leaves anything in the user's own.
+. "$(dirname "$0")/lib.sh"
 bin="$WARREN_BIN"
 images="$WARREN_IMAGES"
 root="$(mktemp -d /tmp/warren-demo.XXXXXX)"
@@ -135,6 +129,7 @@ for _ in $(seq 1 300); do
 	sleep 0.1
 done
 [ -S "$WARREN_RUNTIME_DIR/warren.sock" ] || fail "warren daemon did not start"
+check_prerequisites "$bin" || fail "prerequisites missing"
 # Leftovers of an earlier run would make the names below conflict.
 warren rm -f "${all_names[@]}" >/dev/null 2>&1 || true
 

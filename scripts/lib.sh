@@ -1,19 +1,19 @@
-# Shared by test.sh and demo.sh: who runs warren, and how to run a command
-# as that user when the script starts as root.
+# The shell library of make test, make demo and make bench, as RootlessKit's
+# hack/common.inc.sh is for its scripts: who runs warren, preparing the
+# machine when started as root, staging what was built where that user can
+# read it, running as that user, and the one prerequisite check.
 # shellcheck shell=bash
 
 WARREN_TEST_USER="${WARREN_TEST_USER:-warren}"
 
 is_root() { [ "$(id -u)" -eq 0 ]; }
 
-# check_prerequisites tells, for a non-root run, what setup-root.sh would
-# have fixed; warren cannot start without these.
-check_prerequisites() {
-	local ok=1
-	command -v newuidmap >/dev/null || { echo "missing newuidmap: apt-get install uidmap" >&2; ok=0; }
-	grep -q "^$(id -un):" /etc/subuid 2>/dev/null || { echo "no subordinate uids for $(id -un) in /etc/subuid" >&2; ok=0; }
-	[ -r /dev/net/tun ] && [ -w /dev/net/tun ] || { echo "/dev/net/tun is not usable: chmod 0666 /dev/net/tun" >&2; ok=0; }
-	[ "$ok" = 1 ]
+# prepare_machine [SETUP]: started as root, makes the machine ready for the
+# test user with scripts/setup-root.sh (or SETUP, which runs it too). As a
+# user it changes nothing: check_prerequisites names what is missing.
+prepare_machine() {
+	is_root || return 0
+	"${1:-scripts/setup-root.sh}"
 }
 
 # as_user runs a command as the test user with a login-like environment
@@ -30,6 +30,16 @@ as_user() {
 	su -s /bin/sh "$WARREN_TEST_USER" -c "$cmd"
 }
 
+# run_as_test_user NAME=value... CMD...: CMD with that environment added,
+# as the test user when started as root (as_user), else as the caller.
+run_as_test_user() {
+	if is_root; then
+		as_user "$@"
+	else
+		env "$@"
+	fi
+}
+
 # stage copies built artifacts into a fresh folder the test user can read,
 # since the checkout may live under root's home. Prints the folder.
 stage() {
@@ -39,4 +49,17 @@ stage() {
 	cp -r "$@" "$dir/"
 	chmod -R a+rX "$dir"
 	echo "$dir"
+}
+
+# check_prerequisites WARREN: the one check of what warren needs is
+# `warren info`, whose exit status says whether everything is there and
+# whose output names the fix for what is not. Run it with the folders of a
+# daemon that already answers (info starts one otherwise).
+check_prerequisites() {
+	local out
+	if ! out="$("$1" info 2>&1)"; then
+		printf '%s\n' "$out" >&2
+		echo "warren info failed: this machine lacks what warren needs (as root, scripts/setup-root.sh prepares it)" >&2
+		return 1
+	fi
 }

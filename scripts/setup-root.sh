@@ -4,11 +4,12 @@
 # and the user's runtime folder. Safe to run again: it only changes what is
 # missing and prints one line per change.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-user="${WARREN_TEST_USER:-warren}"
+user="$WARREN_TEST_USER"
 subid_count=65536
 
-if [ "$(id -u)" -ne 0 ]; then
+if ! is_root; then
 	echo "setup-root.sh: must run as root" >&2
 	exit 1
 fi

@@ -10,7 +10,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 if is_root; then
 	step "setup (root)"
-	scripts/setup-root.sh
+	prepare_machine
 fi
 
 step "unit tests (race detector)"
@@ -28,13 +28,9 @@ e2e_args=(-test.v -test.timeout "${WARREN_E2E_TIMEOUT:-10m}")
 if [ -n "${WARREN_E2E_RUN:-}" ]; then
 	e2e_args+=(-test.run "$WARREN_E2E_RUN")
 fi
-if is_root; then
-	stage_dir="$(stage bin/warren bin/e2e.test tests/images/out)"
-	trap 'rm -rf "$stage_dir"' EXIT
-	as_user WARREN_E2E=1 "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
-		sh -c 'cd "$1" && shift && exec ./e2e.test "$@"' e2e "$stage_dir" "${e2e_args[@]}"
-else
-	check_prerequisites
-	(cd tests && WARREN_E2E=1 WARREN_BIN="$PWD/../bin/warren" WARREN_IMAGES="$PWD/images/out" \
-		../bin/e2e.test "${e2e_args[@]}")
-fi
+stage_dir="$(stage bin/warren bin/e2e.test tests/images/out)"
+trap 'rm -rf "$stage_dir"' EXIT
+# The suite checks the prerequisites itself (warren info) once its daemon
+# answers.
+run_as_test_user WARREN_E2E=1 "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
+	sh -c 'cd "$1" && shift && exec ./e2e.test "$@"' e2e "$stage_dir" "${e2e_args[@]}"

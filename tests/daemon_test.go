@@ -47,6 +47,26 @@ func TestInfo(t *testing.T) {
 	}
 }
 
+// TestInfoMissingPrerequisite: warren info's exit status is the one
+// prerequisite check the scripts and this suite use, so a missing one (no
+// ip, nsenter or newuidmap on PATH) makes it exit 1, with the fix, even
+// with the daemon answering.
+func TestInfoMissingPrerequisite(t *testing.T) {
+	t.Parallel()
+	r := runCmd(suite.bin, withEnv(suite.env, "PATH="+t.TempDir()), nil, "info")
+	if r.code != 1 {
+		t.Errorf("info without ip and newuidmap on PATH: exit %d, want 1\n%s", r.code, r.stdout)
+	}
+	for _, want := range []string{
+		" ip:", "MISSING  not found in $PATH", "Fix: install the iproute2 package",
+		"Server:\n Containers:", // the daemon itself answered
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("info lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
 func TestSecondDaemonRefused(t *testing.T) {
 	r := runCmd(suite.bin, suite.env, nil, "daemon")
 	if r.code == 0 || strings.TrimSpace(r.stderr) == "" {

@@ -88,6 +88,9 @@ func setupSuite() error {
 	if suite.daemon, err = startDaemon(suite.env, suite.socket, filepath.Join(suite.root, "daemon.log")); err != nil {
 		return err
 	}
+	if err := checkPrerequisites(); err != nil {
+		return err
+	}
 	for _, tarball := range []string{"busybox.tar", "webapp.tar", "db.tar"} {
 		r := runCmd(suite.bin, suite.env, nil, "load", "-i", filepath.Join(suite.images, tarball))
 		if r.code != 0 {
@@ -95,6 +98,18 @@ func setupSuite() error {
 		}
 	}
 	return startRegistry()
+}
+
+// checkPrerequisites is the machine check, the same as the scripts': `warren
+// info` exits non-zero when the user lacks something warren needs, and
+// says how to fix it. It runs on the suite's folders once the daemon
+// answers, so it starts no daemon of its own.
+func checkPrerequisites() error {
+	r := runCmd(suite.bin, suite.env, nil, "info")
+	if r.code != 0 {
+		return fmt.Errorf("warren info exited %d: this machine lacks what warren needs (scripts/setup-root.sh prepares it, as root):\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	return nil
 }
 
 // daemonDirs makes a runtime and a data folder under root and returns the

@@ -2,21 +2,15 @@
 # make bench: prepares the peers once (when started as root), builds warren
 # and the bench tools and image, runs every figure as the unprivileged test
 # user, then writes docs/BENCHMARKS.md from the raw results.
-# Knobs (environment): RUNS DUR N CONNS CONC SCALE CLIENTS PORT MEMPORT.
+# Knobs (environment): RUNS DUR N CONNS CONC SCALE CLIENTS PORT MEMPORT, with
+# their defaults in scripts/bench/lib.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. scripts/lib.sh
+. scripts/bench/lib.sh # scripts/lib.sh, and the knobs with their defaults
 
-RUNS="${RUNS:-3}" DUR="${DUR:-10}" N="${N:-10}" CONNS="${CONNS:-2000}" CONC="${CONC:-8}"
-SCALE="${SCALE:-100}" CLIENTS="${CLIENTS:-1000}" PORT="${PORT:-25201}" MEMPORT="${MEMPORT:-26000}"
+prepare_machine scripts/bench/setup-peers.sh
 
-if is_root; then
-	scripts/bench/setup-peers.sh
-else
-	check_prerequisites
-fi
-
-out="$(mktemp -d /tmp/warren-bench-build.XXXXXX)"
+out="$(stage scripts/lib.sh)"
 trap 'rm -rf "$out"' EXIT
 # warren is still being integrated: a build failure leaves its rows "not
 # yet" (run.sh says why) instead of stopping the peers' figures.
@@ -30,17 +24,14 @@ CGO_ENABLED=0 go build -trimpath -o "$out/connload" ./scripts/bench/connload
 CGO_ENABLED=0 go build -trimpath -o "$out/splicerelay" ./scripts/bench/splicerelay
 go run ./scripts/bench/image -connserver "$out/connserver" -out "$out/bench-image.tar" >/dev/null
 go build -o "$out/gendoc" ./scripts/bench/gendoc
-cp scripts/bench/{run.sh,figures.sh,lib.sh,versions.sh} "$out/"
-mkdir -p "$out/results"
+mkdir -p "$out/bench" "$out/results"
+cp scripts/bench/{run.sh,figures.sh,lib.sh,versions.sh} "$out/bench/"
 chmod -R a+rX "$out"
+is_root && chown -R "$WARREN_TEST_USER" "$out/results"
 
-knobs=("RUNS=$RUNS" "DUR=$DUR" "N=$N" "CONNS=$CONNS" "CONC=$CONC" "SCALE=$SCALE" "CLIENTS=$CLIENTS" "PORT=$PORT" "MEMPORT=$MEMPORT")
-if is_root; then
-	chown -R "$WARREN_TEST_USER" "$out/results"
-	as_user "${knobs[@]}" bash "$out/run.sh" "$out" "$out/results"
-else
-	env "${knobs[@]}" bash "$out/run.sh" "$out" "$out/results"
-fi
+knobs=()
+for k in "${BENCH_KNOBS[@]}"; do knobs+=("$k=${!k}"); done
+run_as_test_user "${knobs[@]}" bash "$out/bench/run.sh" "$out" "$out/results"
 
 mkdir -p docs
 "$out/gendoc" -results "$out/results" -out docs/BENCHMARKS.md \

@@ -2,9 +2,12 @@
 # Raw results: $RESULTS/<figure>.<source>.txt holds one value per run, or
 # "NOTYET reason" / "FAIL reason" lines; <figure>.<source>.cmd holds the
 # exact command that produced them. gendoc turns these into the table.
+# The knobs are defined here only; bench.sh reads them from here too and
+# hands them to run.sh.
 # shellcheck shell=bash
 
-export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
 RUNS="${RUNS:-3}"       # rounds of every throughput and connection figure
 DUR="${DUR:-10}"        # iperf3 seconds per run
 N="${N:-10}"            # start-latency samples per command
@@ -14,6 +17,7 @@ SCALE="${SCALE:-100}"   # containers for the memory and start-100 figures
 CLIENTS="${CLIENTS:-1000}" # concurrent clients through one published port
 PORT="${PORT:-25201}"   # host port of every single-server figure
 MEMPORT="${MEMPORT:-26000}" # first host port of the SCALE idle containers
+BENCH_KNOBS=(RUNS DUR N CONNS CONC SCALE CLIENTS PORT MEMPORT)
 IMG=localhost/warrenbench:latest
 
 log() { echo "[$(date +%T)] $*" >&2; }

@@ -11,8 +11,9 @@ BENCH_DIR="$(cd "$1" && pwd)"
 RESULTS="$2"
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/lib.sh"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-/run/user/$(id -u)}"
 
-if [ "$(id -u)" = 0 ]; then
+if is_root; then
 	echo "run.sh: run as the unprivileged user, not root" >&2
 	exit 1
 fi
@@ -49,6 +50,10 @@ start_warren() {
 	if ! w version >/dev/null 2>"$TMPD/w.err"; then
 		W_WHY="daemon does not start: $(first_line "$TMPD/daemon.log")"
 		[ -n "$W_WHY" ] || W_WHY="daemon does not start: $(first_line "$TMPD/w.err")"
+		return
+	fi
+	if ! check_prerequisites "$WARREN" 2>"$TMPD/w.err"; then
+		W_WHY="prerequisites missing: $(grep -m1 MISSING "$TMPD/w.err" | tr -s ' ')"
 		return
 	fi
 	if ! w load -i "$BENCH_DIR/bench-image.tar" >/dev/null 2>"$TMPD/w.err"; then
