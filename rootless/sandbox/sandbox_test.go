@@ -3,11 +3,13 @@ package sandbox
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -479,5 +481,55 @@ func BenchmarkRunTrue(b *testing.B) {
 		if code, err := p.Wait(); err != nil || code != 0 {
 			b.Fatalf("exit %d, %v", code, err)
 		}
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		ws   syscall.WaitStatus
+		want int
+	}{
+		{syscall.WaitStatus(3 << 8), 3},
+		{syscall.WaitStatus(0), 0},
+		{syscall.WaitStatus(syscall.SIGKILL), 137},
+		{syscall.WaitStatus(syscall.SIGTERM), 143},
+	} {
+		if got := exitCode(tc.ws); got != tc.want {
+			t.Errorf("exitCode(%#x) = %d, want %d", uint32(tc.ws), got, tc.want)
+		}
+	}
+}
+
+// The init and the engine are the same binary built at the same time, but
+// the request still has to survive JSON: check every field does.
+func TestSpecJSON(t *testing.T) {
+	spec := &Spec{
+		ID: "abc", Hostname: "abc", Lowers: []string{"/l2", "/l1"}, Upper: "/u", Work: "/w", Rootfs: "/r",
+		Args: []string{"sh", "-c", "echo"}, Env: []string{"A=1"}, Cwd: "/app", User: "1:2",
+		Tty: true, OpenStdin: true, Mounts: []Mount{{Source: "/s", Destination: "/d", ReadOnly: true}},
+		HostsPath: "/h", HostnamePath: "/hn", ResolvConfPath: "/rc", NetNS: "/proc/1/ns/net",
+		CapAdd: []string{"NET_ADMIN"}, CapDrop: []string{"ALL"}, Privileged: true, ReadonlyRootfs: true,
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Spec
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&got, spec) {
+		t.Errorf("round trip = %+v, want %+v", got, *spec)
+	}
+	req := execRequest{Pid: 42, Spec: &ExecSpec{Args: []string{"ls"}, Env: []string{"B=2"}, Cwd: "/", User: "u", Tty: true, CapDrop: []string{"KILL"}}}
+	if b, err = json.Marshal(req); err != nil {
+		t.Fatal(err)
+	}
+	var gotReq execRequest
+	if err := json.Unmarshal(b, &gotReq); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(gotReq, req) {
+		t.Errorf("exec round trip = %+v, want %+v", gotReq, req)
 	}
 }
