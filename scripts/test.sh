@@ -32,5 +32,5 @@ stage_dir="$(stage bin/warren bin/e2e.test tests/images/out)"
 trap 'rm -rf "$stage_dir"' EXIT
 # The suite checks the prerequisites itself (warren info) once its daemon
 # answers.
-run_as_test_user WARREN_E2E=1 "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
+run_as_test_user WARREN_E2E=1 "CI=${CI:-}" "WARREN_BIN=$stage_dir/warren" "WARREN_IMAGES=$stage_dir/out" \
 	sh -c 'cd "$1" && shift && exec ./e2e.test "$@"' e2e "$stage_dir" "${e2e_args[@]}"

@@ -56,8 +56,8 @@ func expectFailure(t *testing.T, c cli, code int, wants []string, args ...string
 func eachCLI(t *testing.T, f func(t *testing.T, c cli)) {
 	for _, c := range []cli{warrenCLI, dockerCLI} {
 		t.Run(c.name, func(t *testing.T) {
-			if c.name == "docker" && suite.docker == "" {
-				t.Skip("docker CLI not installed")
+			if c.name == "docker" {
+				requireDocker(t)
 			}
 			f(t, c)
 		})

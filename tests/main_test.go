@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"warren/internal/testenv"
 )
 
 // suite is the shared state TestMain prepares for every test.
@@ -380,12 +382,17 @@ func warren(t testing.TB, args ...string) (stdout, stderr string, exitCode int) 
 // skipped where it is not installed.
 func docker(t testing.TB, args ...string) (stdout, stderr string, exitCode int) {
 	t.Helper()
-	if suite.docker == "" {
-		t.Skip("docker CLI not installed")
-	}
+	requireDocker(t)
 	r := runCmd(suite.docker, suite.env, nil, args...)
 	t.Logf("$ docker %s → %d", strings.Join(args, " "), r.code)
 	return r.stdout, r.stderr, r.code
+}
+
+// requireDocker skips a test of the docker CLI where it is not installed,
+// and fails it under CI=true.
+func requireDocker(t testing.TB) {
+	t.Helper()
+	testenv.Require(t, suite.docker != "", "docker CLI not installed")
 }
 
 // cli is one of the two command-line clients that drive the same daemon.
@@ -403,8 +410,8 @@ func bothCLIs(t *testing.T, f func(t *testing.T, c cli)) {
 	for _, c := range []cli{warrenCLI, dockerCLI} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			if c.name == "docker" && suite.docker == "" {
-				t.Skip("docker CLI not installed")
+			if c.name == "docker" {
+				requireDocker(t)
 			}
 			f(t, c)
 		})

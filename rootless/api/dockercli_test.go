@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"warren/internal/testenv"
 )
 
 // dockerCLI finds the real docker client; these tests check warren against
@@ -23,7 +25,7 @@ func dockerCLI(t *testing.T) string {
 	if p, err := exec.LookPath("docker"); err == nil {
 		return p
 	}
-	t.Skip("the docker CLI is not installed")
+	testenv.Require(t, false, "the docker CLI is not installed")
 	return ""
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"warren/internal/testenv"
 )
 
 // entry is a tar entry for layerTar.
@@ -217,12 +219,10 @@ func TestUnpackSymlinkLoop(t *testing.T) {
 func TestUnpackWhiteouts(t *testing.T) {
 	root := t.TempDir()
 	probe := filepath.Join(root, "probe")
-	if err := unix.Mknod(probe, unix.S_IFCHR, 0); err != nil {
-		t.Skipf("mknod of a whiteout needs privileges: %v", err)
-	}
-	if err := unix.Lsetxattr(root, "user.probe", []byte("y"), 0); err != nil {
-		t.Skipf("user xattrs unsupported here: %v", err)
-	}
+	err := unix.Mknod(probe, unix.S_IFCHR, 0)
+	testenv.Requiref(t, err == nil, "mknod of a whiteout needs privileges: %v", err)
+	err = unix.Lsetxattr(root, "user.probe", []byte("y"), 0)
+	testenv.Requiref(t, err == nil, "user xattrs unsupported here: %v", err)
 	os.Remove(probe)
 	data := layerTar(t, dir("d/"), file("d/.wh..wh..opq", ""), file(".wh.gone", ""), file("d/.wh.old", ""))
 	if _, err := unpackLayer(bytes.NewReader(data), root); err != nil {
