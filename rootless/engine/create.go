@@ -15,7 +15,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 
-	"warren/linker"
 	"warren/rootless/image"
 )
 
@@ -126,35 +125,6 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 		return nil, err
 	}
 	return c, nil
-}
-
-// writeEtcFiles (re)writes hostname, hosts and resolv.conf. Files are
-// rewritten in place (same inode) because they are bind-mounted into a
-// running container.
-func (e *Engine) writeEtcFiles(c *Container, ep *Endpoint, links []linker.LinkHost) error {
-	cfg, hc := c.rec.Config, c.rec.HostConfig
-	if hc.NetworkMode.IsContainer() {
-		return nil // the joined container's files are used
-	}
-	hosts := e.hostsOf(c, ep, links).Render()
-	var resolv []byte
-	if hc.NetworkMode.IsHost() {
-		hosts, _ = os.ReadFile("/etc/hosts")
-		resolv, _ = os.ReadFile("/etc/resolv.conf")
-	} else {
-		resolv = e.resolvConfOf(hc)
-	}
-	files := map[string][]byte{
-		c.hostnamePath():   []byte(cfg.Hostname + "\n"),
-		c.hostsPath():      hosts,
-		c.resolvConfPath(): resolv,
-	}
-	for p, data := range files {
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", path.Base(p), err)
-		}
-	}
-	return nil
 }
 
 // mergeImageConfig fills the container's config from the image's the way

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -12,13 +11,9 @@ import (
 	"github.com/moby/moby/api/types/network"
 	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
 
-	"warren/linker"
 	"warren/netstack"
 	"warren/portfwd"
 )
-
-// hostInternalName resolves to the host's loopback from every container.
-const hostInternalName = "host.warren.internal"
 
 // bridgeNetwork adapts netstack's bridge to the engine's Network seam.
 type bridgeNetwork struct{ b *netstack.Bridge }
@@ -32,63 +27,6 @@ func (n bridgeNetwork) Attach(_ context.Context, id string, pid int) (*Endpoint,
 }
 
 func (n bridgeNetwork) Detach(id string) error { return n.b.Detach(id) }
-
-// hostsOf is what the container's /etc/hosts holds: host.warren.internal,
-// --add-host entries, its links, and its own address while it has one.
-func (e *Engine) hostsOf(c *Container, ep *Endpoint, links []linker.LinkHost) linker.Hosts {
-	cfg, hc := c.rec.Config, c.rec.HostConfig
-	h := linker.Hosts{IPv6: true, Hostname: cfg.Hostname, Domainname: cfg.Domainname, Links: links}
-	if e.HostGateway.IsValid() {
-		h.Extra = append(h.Extra, linker.HostsEntry{IP: e.HostGateway.String(), Names: []string{hostInternalName}})
-	}
-	for _, x := range hc.ExtraHosts {
-		name, ip, err := e.extraHost(x)
-		if err == nil {
-			h.Extra = append(h.Extra, linker.HostsEntry{IP: ip, Names: []string{name}})
-		}
-	}
-	if ep != nil && ep.IP.IsValid() {
-		h.SelfIPs = []string{ep.IP.String()}
-	}
-	return h
-}
-
-// extraHost reads one --add-host: "name:ip", "name=ip", or an ip of
-// "host-gateway", the address of the host's loopback.
-func (e *Engine) extraHost(x string) (name, ip string, err error) {
-	name, ip, ok := strings.Cut(x, "=")
-	if !ok {
-		name, ip, ok = strings.Cut(x, ":")
-	}
-	ip = strings.Trim(ip, "[]")
-	if !ok || name == "" {
-		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid extra host: %q", x))
-	}
-	if ip == "host-gateway" {
-		if !e.HostGateway.IsValid() {
-			return "", "", errdefs.ErrInvalidArgument.WithMessage("unable to derive the IP value for host-gateway: the daemon runs with --disable-host-loopback")
-		}
-		return name, e.HostGateway.String(), nil
-	}
-	if _, err := netip.ParseAddr(ip); err != nil {
-		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid IP address in add-host: %q", ip))
-	}
-	return name, ip, nil
-}
-
-// resolvConfOf renders the container's resolv.conf from the engine's
-// (RootlessKit's child points it at the uplink's DNS) with Docker's rules.
-func (e *Engine) resolvConfOf(hc *container.HostConfig) []byte {
-	host, _ := os.ReadFile("/etc/resolv.conf") // missing: the uplink's DNS is used
-	var dns []string
-	for _, a := range hc.DNS {
-		dns = append(dns, a.String())
-	}
-	if e.resolvConf != nil {
-		return e.resolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
-	}
-	return netstack.ResolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
-}
 
 // checkPublishing refuses -p/-P where Docker does, and returns Docker's
 // warning where it drops them.

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"net/netip"
 	"slices"
 	"strings"
 	"syscall"
@@ -12,7 +11,6 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
-	"warren/linker"
 	"warren/rootless/api"
 )
 
@@ -239,41 +237,6 @@ func TestLogFilterTimes(t *testing.T) {
 	got := applyFilter(entries, logFilter{tail: -1, since: now.Add(-time.Hour), until: now.Add(-time.Second)})
 	if len(got) != 1 || got[0].Log != "b" {
 		t.Errorf("since/until kept %v", got)
-	}
-}
-
-func TestHostsOf(t *testing.T) {
-	e := &Engine{HostGateway: netip.MustParseAddr("10.0.2.2")}
-	c := &Container{rec: record{
-		Config:     &container.Config{Hostname: "9a8b7c6d5e4f"},
-		HostConfig: &container.HostConfig{ExtraHosts: []string{"foo:1.2.3.4", "gw:host-gateway", "v6=[::1]"}},
-	}}
-	links := []linker.LinkHost{{IP: "172.17.0.2", Alias: "webdb", Hostname: "2f3e4d5c6b7a", Name: "db"}}
-	got := string(e.hostsOf(c, &Endpoint{IP: netip.MustParseAddr("172.17.0.3")}, links).Render())
-	want := "127.0.0.1\tlocalhost\n" +
-		"::1\tlocalhost ip6-localhost ip6-loopback\n" +
-		"fe00::\tip6-localnet\n" +
-		"ff00::\tip6-mcastprefix\n" +
-		"ff02::1\tip6-allnodes\n" +
-		"ff02::2\tip6-allrouters\n" +
-		"10.0.2.2\thost.warren.internal\n" +
-		"1.2.3.4\tfoo\n" +
-		"10.0.2.2\tgw\n" +
-		"::1\tv6\n" +
-		"172.17.0.2\twebdb 2f3e4d5c6b7a db\n" +
-		"172.17.0.3\t9a8b7c6d5e4f\n"
-	if got != want {
-		t.Errorf("hosts =\n%s\nwant\n%s", got, want)
-	}
-
-	off := &Engine{}
-	if _, _, err := off.extraHost("gw:host-gateway"); err == nil {
-		t.Error("host-gateway accepted with host loopback off")
-	}
-	for _, bad := range []string{"nocolon", ":1.2.3.4", "x:notanip"} {
-		if _, _, err := e.extraHost(bad); err == nil {
-			t.Errorf("extraHost(%q) accepted", bad)
-		}
 	}
 }
 
