@@ -10,9 +10,30 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
+
+// Pair returns a connected pair of unix sockets of type typ
+// (unix.SOCK_STREAM, unix.SOCK_SEQPACKET): this process's end as a conn,
+// whose reads go through the poller, and the other end as a file to hand
+// to a child (exec.Cmd.ExtraFiles). Both are close-on-exec.
+func Pair(typ int) (*net.UnixConn, *os.File, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	local := os.NewFile(uintptr(fds[0]), "socketpair")
+	peer := os.NewFile(uintptr(fds[1]), "socketpair peer")
+	defer local.Close() // FileConn dups it
+	c, err := net.FileConn(local)
+	if err != nil {
+		peer.Close()
+		return nil, nil, fmt.Errorf("socketpair conn: %w", err)
+	}
+	return c.(*net.UnixConn), peer, nil
+}
 
 // Send writes payload and fds as one message. On a stream socket the
 // payload must hold at least one byte to carry the descriptors.

@@ -14,22 +14,24 @@ import (
 // pair returns both ends of a connected unix socket of type typ.
 func pair(t *testing.T, typ int) (*net.UnixConn, *net.UnixConn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
+	a, f, err := Pair(typ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]*net.UnixConn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-		t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { a.Close() })
+	return a, fileConn(t, f)
+}
+
+// fileConn turns a Pair's file end into a conn, as a child would.
+func fileConn(t *testing.T, f *os.File) *net.UnixConn {
+	t.Helper()
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return conns[0], conns[1]
+	t.Cleanup(func() { c.Close() })
+	return c.(*net.UnixConn)
 }
 
 // pipe returns a pipe whose write end is to be passed; the read end checks
@@ -44,11 +46,14 @@ func pipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
+// socketTypes are the kinds of socket warren passes descriptors over.
+var socketTypes = []struct {
+	name string
+	typ  int
+}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}}
+
 func TestSendReceive(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		typ  int
-	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+	for _, tc := range socketTypes {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := pair(t, tc.typ)
 			r, w := pipe(t)
@@ -91,23 +96,17 @@ func TestReceiveWithoutFiles(t *testing.T) {
 }
 
 func TestSendRaw(t *testing.T) {
-	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(sp[0])
-	f := os.NewFile(uintptr(sp[1]), "pair")
-	c, err := net.FileConn(f)
-	f.Close()
+	c, peer, err := Pair(unix.SOCK_SEQPACKET)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	defer peer.Close()
 	_, w := pipe(t)
-	if err := SendRaw(sp[0], []byte("x"), int(w.Fd())); err != nil {
+	if err := SendRaw(int(peer.Fd()), []byte("x"), int(w.Fd())); err != nil {
 		t.Fatal(err)
 	}
-	n, fds, err := Receive(c.(*net.UnixConn), make([]byte, 4), 1)
+	n, fds, err := Receive(c, make([]byte, 4), 1)
 	if err != nil || n != 1 || len(fds) != 1 {
 		t.Fatalf("Receive = %d, %d fds, %v", n, len(fds), err)
 	}
@@ -151,10 +150,7 @@ func TestReceiveRefuses(t *testing.T) {
 }
 
 func TestReceiveEOF(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		typ  int
-	}{{"stream", unix.SOCK_STREAM}, {"seqpacket", unix.SOCK_SEQPACKET}} {
+	for _, tc := range socketTypes {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := pair(t, tc.typ)
 			a.Close()

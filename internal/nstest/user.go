@@ -46,6 +46,25 @@ func LookupUser(t testing.TB, name string) User {
 // RuntimeDir is the user's XDG_RUNTIME_DIR, as logind would make it.
 func (u User) RuntimeDir() string { return "/run/user/" + strconv.Itoa(u.Uid) }
 
+// TempDir returns a new folder under /tmp that u owns and every user can
+// read (a test's own t.TempDir is private to root), removed when the test
+// ends.
+func (u User) TempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "nstest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, u.Uid, u.Gid); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 // Command returns, unstarted, name run as u with a login's environment
 // (HOME, USER, PATH, XDG_RUNTIME_DIR) and nothing of the caller's; add to
 // cmd.Env what the command needs.

@@ -6,27 +6,24 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"warren/internal/fdpass"
 )
 
 // unixPair returns both ends of a connected unix stream socket as UnixConns.
 func unixPair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	a, f, err := fdpass.Pair(unix.SOCK_STREAM)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conns := make([]*net.UnixConn, 2)
-	for i, fd := range fds {
-		f := os.NewFile(uintptr(fd), "pair")
-		c, err := net.FileConn(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[i] = c.(*net.UnixConn)
-		t.Cleanup(func() { c.Close() })
+	defer f.Close()
+	b, err := net.FileConn(f)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return conns[0], conns[1]
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b.(*net.UnixConn)
 }
 
 func TestSendRecvFD(t *testing.T) {

@@ -3,7 +3,6 @@ package uplink
 import (
 	"bufio"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -24,14 +23,7 @@ func nsrun(t *testing.T, flags ...string) func(script string) (string, error) {
 		_, err := exec.LookPath(tool)
 		testenv.Requiref(t, err == nil, "needs %s in the namespace: %v", tool, err)
 	}
-	dir, err := os.MkdirTemp("", "uplink-ns-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := u.TempDir(t)
 	bin := filepath.Join(dir, "nsrun")
 	if out, err := exec.Command("go", "build", "-o", bin, "./internal/nsrun").CombinedOutput(); err != nil {
 		t.Fatalf("build nsrun: %v\n%s", err, out)

@@ -49,14 +49,7 @@ func TestUnprivileged(t *testing.T) {
 		_, err := os.Stat(bin)
 		testenv.Requiref(t, err == nil, "needs %s (scripts/setup-root.sh installs it): %v", bin, err)
 	}
-	dir, err := os.MkdirTemp("", "warren-runtime-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir := u.TempDir(t)
 	lower := filepath.Join(dir, "lower")
 	buildBusyboxRoot(t, lower)
 	bin := filepath.Join(dir, "sandbox.test")

@@ -76,19 +76,11 @@ type execRequest struct {
 // newSyncPair returns the parent's end as a conn (so reads go through the
 // poller) and the child's end as a file for ExtraFiles.
 func newSyncPair() (*net.UnixConn, *os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	c, child, err := fdpass.Pair(unix.SOCK_SEQPACKET)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sync socketpair: %w", err)
+		return nil, nil, fmt.Errorf("sync %w", err)
 	}
-	parentFile := os.NewFile(uintptr(fds[0]), "sync-parent")
-	child := os.NewFile(uintptr(fds[1]), "sync-child")
-	defer parentFile.Close() // FileConn dups it
-	c, err := net.FileConn(parentFile)
-	if err != nil {
-		child.Close()
-		return nil, nil, fmt.Errorf("sync conn: %w", err)
-	}
-	return c.(*net.UnixConn), child, nil
+	return c, child, nil
 }
 
 // readMsg reads one message and the descriptor it carries, if any. io.EOF
