@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"warren/internal/nettest"
 )
 
 const bridgeGateway = "172.17.0.1"
@@ -77,30 +79,16 @@ func TestNetInspectAddresses(t *testing.T) {
 // connection sends and answers each with "host got <line>".
 func hostTCPServer(t *testing.T) (port int, lines <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
 	got := make(chan string, 16)
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-				sc := bufio.NewScanner(conn)
-				for sc.Scan() {
-					got <- sc.Text()
-					fmt.Fprintf(conn, "host got %s\n", sc.Text())
-				}
-			}()
+	ap := nettest.ServeTCP(t, "127.0.0.1:0", func(conn *net.TCPConn) {
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		sc := bufio.NewScanner(conn)
+		for sc.Scan() {
+			got <- sc.Text()
+			fmt.Fprintf(conn, "host got %s\n", sc.Text())
 		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port, got
+	})
+	return int(ap.Port()), got
 }
 
 func TestNetOutboundTCPToHost(t *testing.T) {
@@ -191,22 +179,8 @@ func TestNetOutboundHTTPToHost(t *testing.T) {
 func TestNetOutboundUDPToHost(t *testing.T) {
 	t.Parallel()
 	useNetprobe(t)
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = pc.WriteTo(append([]byte("host echo: "), buf[:n]...), from)
-		}
-	}()
-	addr := "host.warren.internal:" + strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	ap := nettest.ServeUDP(t, "127.0.0.1:0", func(b []byte) []byte { return append([]byte("host echo: "), b...) })
+	addr := "host.warren.internal:" + strconv.Itoa(int(ap.Port()))
 	out := mustWarren(t, "run", "--rm", "warren/netprobe", "/netprobe", "udp", addr, "datagram")
 	if out != "host echo: datagram\n" {
 		t.Errorf("UDP container → %s: %q, want the host's echo", addr, out)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"warren/internal/nettest"
 	"warren/internal/nstest"
 	"warren/internal/testenv"
 )
@@ -37,48 +38,20 @@ func nsrun(t *testing.T, flags ...string) func(script string) (string, error) {
 	}
 }
 
-// hostTCP serves one connection at a time on the host's loopback: it reads
-// a line and answers "pong:" and the line, so data crosses both ways.
+// hostTCP serves the host's loopback: it reads a line and answers "pong:"
+// and the line, so data crosses both ways.
 func hostTCP(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Write([]byte("pong:" + line))
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return int(nettest.ServeTCP(t, "127.0.0.1:0", func(c *net.TCPConn) {
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		c.Write([]byte("pong:" + line))
+	}).Port())
 }
 
 // hostUDP echoes datagrams on the host's loopback.
 func hostUDP(t *testing.T) int {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(buf[:n], from)
-		}
-	}()
-	return pc.LocalAddr().(*net.UDPAddr).Port
+	return int(nettest.ServeUDP(t, "127.0.0.1:0", nettest.Echo).Port())
 }
 
 func TestNamespaceReachesHostLoopback(t *testing.T) {

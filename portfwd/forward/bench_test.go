@@ -10,6 +10,8 @@ import (
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
+
+	"warren/internal/nettest"
 )
 
 // The benchmarks compare, on the host's loopback, a server reached
@@ -152,22 +154,5 @@ func pingServer(b *testing.B) int {
 // the test ends, and returns PORT.
 func tcpServer(tb testing.TB, serve func(*net.TCPConn)) int {
 	tb.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				serve(c.(*net.TCPConn))
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
+	return int(nettest.ServeTCP(tb, "127.0.0.1:0", serve).Port())
 }

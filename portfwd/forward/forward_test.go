@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 
+	"warren/internal/nettest"
 	"warren/internal/testenv"
 )
 
@@ -110,28 +110,7 @@ func freePort(t *testing.T, network string) int {
 // when the test ends; it waits for its goroutines.
 func echoTCP(t *testing.T, addr string) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				serveEcho(c.(*net.TCPConn))
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().(*net.TCPAddr).AddrPort()
+	return nettest.ServeTCP(t, addr, serveEcho)
 }
 
 // serveEcho echoes, and after the client's half-close still sends "bye":
@@ -148,28 +127,7 @@ func serveEcho(c *net.TCPConn) {
 // echoUDP answers each datagram with itself.
 func echoUDP(t *testing.T, addr string) netip.AddrPort {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		serveUDPEcho(c)
-	}()
-	t.Cleanup(func() { c.Close(); <-done })
-	return c.LocalAddr().(*net.UDPAddr).AddrPort()
-}
-
-func serveUDPEcho(c net.PacketConn) {
-	buf := make([]byte, maxDatagram)
-	for {
-		n, from, err := c.ReadFrom(buf)
-		if err != nil {
-			return
-		}
-		_, _ = c.WriteTo(buf[:n], from)
-	}
+	return nettest.ServeUDP(t, addr, nettest.Echo)
 }
 
 func addPort(t *testing.T, pd port.ParentDriver, spec port.Spec) *port.Status {

@@ -5,31 +5,18 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"warren/internal/nettest"
 )
 
 // echoOnce is a minimal stand-in for connserver: one line in, one line out.
 func echoOnce(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				if _, err := bufio.NewReader(conn).ReadString('\n'); err == nil {
-					conn.Write([]byte("ok\n"))
-				}
-			}()
+	return nettest.ServeTCP(t, "127.0.0.1:0", func(c *net.TCPConn) {
+		if _, err := bufio.NewReader(c).ReadString('\n'); err == nil {
+			c.Write([]byte("ok\n"))
 		}
-	}()
-	return ln.Addr().String()
+	}).String()
 }
 
 func TestRunCountsEveryConnection(t *testing.T) {
