@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"warren/rootless/bootstrap"
+	"warren/internal/config"
 )
 
 // fakeEngine is a minimal Engine API on a unix socket that records the
@@ -77,7 +77,7 @@ func (f *fakeEngine) apiCalls() []string {
 func (f *fakeEngine) start(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	sock := bootstrap.Paths{RuntimeDir: dir}.Socket()
+	sock := config.Paths{RuntimeDir: dir}.Socket()
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -93,12 +93,12 @@ func (f *fakeEngine) start(t *testing.T) string {
 func runWarren(t *testing.T, dir string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	// The CLI exports its folder flags to the environment; restore it.
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	t.Setenv(bootstrap.EnvDataDir, dir)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
 	var out, errOut bytes.Buffer
 	s := &session{
 		streams:      streams{in: io.NopCloser(strings.NewReader(stdin)), out: &out, err: &errOut},
-		ensureDaemon: func(bootstrap.Paths) error { return nil },
+		ensureDaemon: func(config.Paths) error { return nil },
 	}
 	app := newApp(s)
 	err := app.Run(append([]string{"warren", "--runtime-dir", dir, "--data-dir", dir}, args...))
@@ -345,11 +345,11 @@ func TestInfoWithoutDaemon(t *testing.T) {
 	var out, errOut bytes.Buffer
 	s := &session{
 		streams:      streams{out: &out, err: &errOut},
-		ensureDaemon: func(bootstrap.Paths) error { return fmt.Errorf("newuidmap not found") },
+		ensureDaemon: func(config.Paths) error { return fmt.Errorf("newuidmap not found") },
 	}
 	dir := t.TempDir()
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	t.Setenv(bootstrap.EnvDataDir, dir)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
 	status := report(&errOut, newApp(s).Run([]string{"warren", "--runtime-dir", dir, "--data-dir", filepath.Join(dir, "d"), "info"}))
 	if status != 1 {
 		t.Errorf("status %d, want 1", status)
@@ -372,8 +372,8 @@ func TestSignalProxy(t *testing.T) {
 		},
 	}}
 	dir := f.start(t)
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	s := &session{paths: bootstrap.Paths{RuntimeDir: dir}, ensureDaemon: func(bootstrap.Paths) error { return nil }}
+	t.Setenv(config.EnvRuntimeDir, dir)
+	s := &session{paths: config.Paths{RuntimeDir: dir}, ensureDaemon: func(config.Paths) error { return nil }}
 	api, err := s.client()
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ import (
 	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
 
 	"warren/portfwd/forward"
+
+	"warren/internal/config"
 )
 
 // The tests below run the real bootstrap as the unprivileged test user
@@ -92,7 +94,7 @@ func newRig(t *testing.T, username string) *rig {
 		uid: uint32(uid), gid: uint32(gid), name: username}
 }
 
-func (r *rig) paths() Paths { return Paths{RuntimeDir: r.run, DataDir: r.data} }
+func (r *rig) paths() config.Paths { return config.Paths{RuntimeDir: r.run, DataDir: r.data} }
 
 // command runs the test binary as the rig's user with its folders.
 func (r *rig) command(args ...string) *exec.Cmd {
@@ -100,7 +102,7 @@ func (r *rig) command(args ...string) *exec.Cmd {
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"HOME=/tmp", "USER=" + r.name,
-		EnvRuntimeDir + "=" + r.run, EnvDataDir + "=" + r.data,
+		config.EnvRuntimeDir + "=" + r.run, config.EnvDataDir + "=" + r.data,
 		envEngineCmd + "=" + r.bin + " __fakeengine",
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: r.uid, Gid: r.gid, Groups: []uint32{}}}
@@ -256,10 +258,10 @@ func TestDaemonLifecycle(t *testing.T) {
 	if want := wantIDMap(t, r.gid, gids, r.name); fi.GIDMap != want {
 		t.Errorf("gid_map:\n%s\nwant:\n%s", fi.GIDMap, want)
 	}
-	if len(fi.TapAddrs) == 0 || fi.TapAddrs[0] != "10.0.2.100/24" || fi.TapMTU != DefaultMTU {
-		t.Errorf("tap0: %v mtu %d, want 10.0.2.100/24 mtu %d", fi.TapAddrs, fi.TapMTU, DefaultMTU)
+	if len(fi.TapAddrs) == 0 || fi.TapAddrs[0] != "10.0.2.100/24" || fi.TapMTU != config.DefaultMTU {
+		t.Errorf("tap0: %v mtu %d, want 10.0.2.100/24 mtu %d", fi.TapAddrs, fi.TapMTU, config.DefaultMTU)
 	}
-	if want := []string{"--runtime-dir", r.run, "--data-dir", r.data}; strings.Join(fi.Args, " ") != strings.Join(want, " ") {
+	if want := EngineArgs(config.Defaults(r.paths())); strings.Join(fi.Args, " ") != strings.Join(want, " ") {
 		t.Errorf("engine args %q, want %q", fi.Args, want)
 	}
 	if fi.APISocket != r.paths().RootlessKitAPISocket() {
@@ -353,7 +355,7 @@ func TestEnsureDaemonConcurrent(t *testing.T) {
 // killByLock stops the background daemon whose pid is in the lock.
 func (r *rig) killByLock(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(r.paths().lockFile())
+	b, err := os.ReadFile(r.paths().LockFile())
 	if err != nil {
 		return
 	}

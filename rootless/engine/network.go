@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
@@ -10,36 +9,22 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
 
 	"warren/linker"
 	"warren/netstack"
-	"warren/portfwd"
 )
 
-// hostInternalName resolves to the host's loopback from every container.
+// hostInternalName resolves to the host from every container: its own
+// addresses, and its loopback only with the daemon's --host-loopback.
 const hostInternalName = "host.warren.internal"
-
-// bridgeNetwork adapts netstack's bridge to the engine's Network seam.
-type bridgeNetwork struct{ b *netstack.Bridge }
-
-func (n bridgeNetwork) Attach(_ context.Context, id string, pid int) (*Endpoint, error) {
-	ep, err := n.b.Attach(id, pid)
-	if err != nil {
-		return nil, err
-	}
-	return &Endpoint{IP: ep.IP, PrefixLen: ep.PrefixLen, Gateway: ep.Gateway, MAC: ep.MAC}, nil
-}
-
-func (n bridgeNetwork) Detach(id string) error { return n.b.Detach(id) }
 
 // hostsOf is what the container's /etc/hosts holds: host.warren.internal,
 // --add-host entries, its links, and its own address while it has one.
 func (e *Engine) hostsOf(c *Container, ep *Endpoint, links []linker.LinkHost) linker.Hosts {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	h := linker.Hosts{IPv6: true, Hostname: cfg.Hostname, Domainname: cfg.Domainname, Links: links}
-	if e.HostGateway.IsValid() {
-		h.Extra = append(h.Extra, linker.HostsEntry{IP: e.HostGateway.String(), Names: []string{hostInternalName}})
+	if gw := e.hostGateway(); gw.IsValid() {
+		h.Extra = append(h.Extra, linker.HostsEntry{IP: gw.String(), Names: []string{hostInternalName}})
 	}
 	for _, x := range hc.ExtraHosts {
 		name, ip, err := e.extraHost(x)
@@ -53,8 +38,16 @@ func (e *Engine) hostsOf(c *Container, ep *Endpoint, links []linker.LinkHost) li
 	return h
 }
 
+// hostGateway is the network's address of the host; invalid without one.
+func (e *Engine) hostGateway() netip.Addr {
+	if e.network == nil {
+		return netip.Addr{}
+	}
+	return e.network.HostGateway()
+}
+
 // extraHost reads one --add-host: "name:ip", "name=ip", or an ip of
-// "host-gateway", the address of the host's loopback.
+// "host-gateway", the host's address (see hostGateway).
 func (e *Engine) extraHost(x string) (name, ip string, err error) {
 	name, ip, ok := strings.Cut(x, "=")
 	if !ok {
@@ -65,10 +58,11 @@ func (e *Engine) extraHost(x string) (name, ip string, err error) {
 		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid extra host: %q", x))
 	}
 	if ip == "host-gateway" {
-		if !e.HostGateway.IsValid() {
-			return "", "", errdefs.ErrInvalidArgument.WithMessage("unable to derive the IP value for host-gateway: the daemon runs with --disable-host-loopback")
+		gw := e.hostGateway()
+		if !gw.IsValid() {
+			return "", "", errdefs.ErrInvalidArgument.WithMessage("unable to derive the IP value for host-gateway")
 		}
-		return name, e.HostGateway.String(), nil
+		return name, gw.String(), nil
 	}
 	if _, err := netip.ParseAddr(ip); err != nil {
 		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid IP address in add-host: %q", ip))
@@ -84,8 +78,8 @@ func (e *Engine) resolvConfOf(hc *container.HostConfig) []byte {
 	for _, a := range hc.DNS {
 		dns = append(dns, a.String())
 	}
-	if e.resolvConf != nil {
-		return e.resolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
+	if e.network != nil {
+		return e.network.ResolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
 	}
 	return netstack.ResolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
 }
@@ -144,72 +138,4 @@ func portSummaries(ports network.PortMap) []container.PortSummary {
 		}
 	}
 	return out
-}
-
-func (n bridgeNetwork) AllowLink(src, dst netip.Addr, ports []netstack.PortProto) error {
-	return n.b.AllowLink(src, dst, ports)
-}
-
-// NetworkOptions are the daemon's network flags.
-type NetworkOptions struct {
-	MTU                 int
-	Subnet              string
-	DisableHostLoopback bool
-	ICC                 bool
-	PortRange           string
-	// RootlessKitAPI is the socket of RootlessKit's API in the daemon's
-	// parent, whose port manager binds published ports on the host.
-	RootlessKitAPI string
-}
-
-// SetupNetwork builds the containers' bridge in the engine's namespace,
-// behind the uplink the daemon gave it, and the port publisher. The
-// returned func removes the bridge.
-func (e *Engine) SetupNetwork(o NetworkOptions) (func() error, error) {
-	cfg := netstack.DefaultConfig()
-	cfg.ICC = o.ICC
-	cfg.HostLoopback = !o.DisableHostLoopback
-	if o.MTU > 0 {
-		cfg.MTU = o.MTU
-	}
-	if o.Subnet != "" {
-		p, err := netip.ParsePrefix(o.Subnet)
-		if err != nil {
-			return nil, fmt.Errorf("--subnet %q: %w", o.Subnet, err)
-		}
-		cfg.Subnet = p
-	}
-	rng := portfwd.DefaultRange
-	if o.PortRange != "" {
-		r, err := portfwd.ParseRange(o.PortRange)
-		if err != nil {
-			return nil, err
-		}
-		rng = r
-	}
-	gw, err := netstack.UplinkGatewayOf(cfg.Uplink)
-	if err != nil {
-		return nil, err
-	}
-	cfg.UplinkGateway = gw
-	b, err := netstack.Setup(cfg)
-	if err != nil {
-		return nil, err
-	}
-	e.Network = bridgeNetwork{b}
-	e.HostGateway = netstack.HostGateway(cfg)
-	if store, ok := e.images.(interface{ SetHostLoopback(netip.Addr) }); ok && e.HostGateway.IsValid() {
-		// Registries on the host's loopback (docker run localhost:5000/x).
-		store.SetHostLoopback(e.HostGateway)
-	}
-	e.resolvConf = b.ResolvConf
-	if o.RootlessKitAPI != "" {
-		rk, err := rkclient.New(o.RootlessKitAPI)
-		if err != nil {
-			b.Close()
-			return nil, fmt.Errorf("RootlessKit API %s: %w", o.RootlessKitAPI, err)
-		}
-		e.Ports = portfwd.NewPublisher(rk.PortManager(), rng)
-	}
-	return b.Close, nil
 }

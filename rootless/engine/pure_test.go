@@ -243,7 +243,7 @@ func TestLogFilterTimes(t *testing.T) {
 }
 
 func TestHostsOf(t *testing.T) {
-	e := &Engine{HostGateway: netip.MustParseAddr("10.0.2.2")}
+	e := &Engine{network: newRecordingNetwork()}
 	c := &Container{rec: record{
 		Config:     &container.Config{Hostname: "9a8b7c6d5e4f"},
 		HostConfig: &container.HostConfig{ExtraHosts: []string{"foo:1.2.3.4", "gw:host-gateway", "v6=[::1]"}},
