@@ -1,9 +1,10 @@
 package tests
 
 // The containers' network (issue 3): the bridge, addresses in inspect, the
-// way out to the host's loopback, DNS, address reuse, and the --network
-// modes. Servers "on the host" run in this test process on 127.0.0.1;
-// containers reach them as host.warren.internal.
+// way out to the host, DNS, address reuse, and the --network modes. Servers
+// "on the host" run in this test process on the host's own address (the
+// host's loopback is closed to containers unless the daemon runs with
+// --host-loopback); containers reach them as host.warren.internal.
 
 import (
 	"bufio"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"warren/netstack/uplink"
 )
 
 const bridgeGateway = "172.17.0.1"
@@ -73,11 +76,28 @@ func TestNetInspectAddresses(t *testing.T) {
 	})
 }
 
-// hostTCPServer listens on the host's 127.0.0.1, passes on every line a
+// hostIP is the host's own address that host.warren.internal leads to
+// while the host's loopback is closed (uplink.HostAddr).
+func hostIP(t testing.TB) string {
+	t.Helper()
+	a, ok := uplink.HostAddr()
+	if !ok {
+		t.Fatal("the host has no non-loopback IPv4 address for host.warren.internal to lead to")
+	}
+	return a.String()
+}
+
+// hostTCPServer listens on the host's own address, passes on every line a
 // connection sends and answers each with "host got <line>".
 func hostTCPServer(t *testing.T) (port int, lines <-chan string) {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	return hostTCPServerOn(t, hostIP(t))
+}
+
+// hostTCPServerOn is hostTCPServer on the host's address ip.
+func hostTCPServerOn(t *testing.T, ip string) (port int, lines <-chan string) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +193,7 @@ func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
 
 func TestNetOutboundHTTPToHost(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", net.JoinHostPort(hostIP(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +211,7 @@ func TestNetOutboundHTTPToHost(t *testing.T) {
 func TestNetOutboundUDPToHost(t *testing.T) {
 	t.Parallel()
 	useNetprobe(t)
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp4", net.JoinHostPort(hostIP(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

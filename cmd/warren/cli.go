@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/moby/moby/client"
 	"github.com/urfave/cli/v2"
@@ -45,7 +47,13 @@ const sessionKey = "session"
 func runCLI(args []string) int {
 	s := &session{streams: streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}, ensureDaemon: bootstrap.EnsureDaemon}
 	app := newApp(s)
-	err := app.Run(args)
+	// The first SIGINT or SIGTERM cancels the command's context (c.Context),
+	// so that a pull or a wait stops cleanly; the next one kills as usual,
+	// as with the docker CLI.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	err := app.RunContext(ctx, args)
 	if s.api != nil {
 		s.api.Close()
 	}
@@ -172,10 +180,6 @@ func apiClient(c *cli.Context) (*session, *client.Client, error) {
 	}
 	return s, api, nil
 }
-
-// ctx is the context for API calls; commands are ended by signals through
-// their own handlers, so the background context is enough.
-func ctx() context.Context { return context.Background() }
 
 // statusError is an error with the exit status the docker CLI uses for it.
 // An empty message prints nothing (the command already said what failed).

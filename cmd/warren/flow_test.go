@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -86,6 +88,38 @@ func (f *fakeEngine) start(t *testing.T) string {
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return dir
+}
+
+// The command's context reaches its API calls: cancelling it (the first
+// Ctrl-C does, in runCLI) ends a pull the daemon has not finished.
+func TestPullCancelled(t *testing.T) {
+	pulling := make(chan struct{})
+	f := &fakeEngine{handlers: map[string]http.HandlerFunc{
+		"POST /images/create": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"Pulling from library/busybox","id":"latest"}`+"\n")
+			w.(http.Flusher).Flush()
+			close(pulling)
+			<-r.Context().Done()
+		},
+	}}
+	dir := f.start(t)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
+	var out, errOut bytes.Buffer
+	s := &session{
+		streams:      streams{in: io.NopCloser(strings.NewReader("")), out: &out, err: &errOut},
+		ensureDaemon: func(config.Paths) error { return nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-pulling; cancel() }()
+	err := newApp(s).RunContext(ctx, []string{"warren", "--runtime-dir", dir, "--data-dir", dir, "pull", "busybox"})
+	if s.api != nil {
+		s.api.Close()
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("pull after cancel: %v, want context.Canceled", err)
+	}
 }
 
 // runWarren runs the CLI against the fake engine and returns its status
@@ -379,7 +413,11 @@ func TestSignalProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	stop := proxySignals(ctx(), api, "web")
+	// run's streams and proxy outlive a command context that the first
+	// SIGINT cancelled: the signal is the container's.
+	cmdCtx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stop := proxySignals(context.WithoutCancel(cmdCtx), api, "web")
 	defer stop()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)

@@ -74,7 +74,7 @@ func versionAction(c *cli.Context) error {
 	api, connErr := s.client()
 	var server *client.ServerVersionResult
 	if connErr == nil {
-		v, err := api.ServerVersion(ctx(), client.ServerVersionOptions{})
+		v, err := api.ServerVersion(c.Context, client.ServerVersionOptions{})
 		if err != nil {
 			connErr = err
 		} else {
@@ -190,7 +190,7 @@ func infoAction(c *cli.Context) error {
 	api, err := s.client()
 	if err == nil {
 		var res client.SystemInfoResult
-		res, err = api.Info(ctx(), client.InfoOptions{})
+		res, err = api.Info(c.Context, client.InfoOptions{})
 		if err == nil {
 			writeServerInfo(s.out, res.Info)
 		}
