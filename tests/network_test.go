@@ -191,6 +191,39 @@ func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
 	}
 }
 
+// The host's loopback is closed to containers by default, as in rootless
+// Docker: a server on the host's 127.0.0.1 only is not reachable as
+// host.warren.internal, while host.warren.internal and --add-host
+// x:host-gateway reach servers on the host's own address, as Docker's
+// bridge gateway does. A daemon started with --host-loopback opens it.
+func TestNetHostLoopback(t *testing.T) {
+	t.Parallel()
+	loPort, loLines := hostTCPServerOn(t, "127.0.0.1")
+	hostPort, _ := hostTCPServer(t)
+	script := fmt.Sprintf("echo lo | nc -w 5 host.warren.internal %d; echo lo=$?; echo host | nc -w 5 myhost %d; echo host=$?", loPort, hostPort)
+	out := mustWarren(t, "run", "--rm", "--add-host", "myhost:host-gateway", "busybox", "sh", "-c", script)
+	if want := "lo=1\nhost got host\nhost=0\n"; out != want {
+		t.Errorf("by default, the host's 127.0.0.1 and own address from a container: %q, want %q", out, want)
+	}
+	select {
+	case l := <-loLines:
+		t.Errorf("a container reached the host's 127.0.0.1 by default and sent %q", l)
+	default:
+	}
+	if info := mustWarren(t, "info"); !strings.Contains(info, " Host Loopback: closed ") {
+		t.Errorf("warren info does not say the host's loopback is closed:\n%s", info)
+	}
+
+	d := startOwnDaemon(t, "--host-loopback")
+	out = d.mustRun(t, "run", "--rm", "busybox", "sh", "-c", fmt.Sprintf("echo lo | nc -w 5 host.warren.internal %d", loPort))
+	if out != "host got lo\n" {
+		t.Errorf("with --host-loopback, the host's 127.0.0.1 from a container: %q, want the server's answer", out)
+	}
+	if info := d.mustRun(t, "info"); !strings.Contains(info, " Host Loopback: open ") {
+		t.Errorf("warren info of a --host-loopback daemon does not say it is open:\n%s", info)
+	}
+}
+
 func TestNetOutboundHTTPToHost(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp4", net.JoinHostPort(hostIP(t), "0"))
@@ -469,7 +502,7 @@ func TestNetEtcHostsLayout(t *testing.T) {
 		if !slices.Equal(lines, want) {
 			t.Errorf("/etc/hosts:\n%s\nwant:\n%s", hosts, strings.Join(want, "\n"))
 		}
-		// host-gateway reaches the host's loopback: ping answers.
+		// host-gateway reaches the host: ping answers.
 		if _, stderr, code := c.run(t, "exec", name, "ping", "-c", "1", "-W", "5", "myhost"); code != 0 {
 			t.Errorf("ping myhost (host-gateway): exit %d %s", code, stderr)
 		}

@@ -31,6 +31,9 @@ import (
 type Engine struct {
 	network Network // nil: loopback only
 	ports   Ports   // nil: nothing is published
+	// hostLoopback: containers reach the host's 127.0.0.1 (the daemon's
+	// --host-loopback); reported by Info.
+	hostLoopback bool
 
 	dataDir string
 	root    string // <data>/containers
@@ -60,15 +63,16 @@ func New(cfg config.Config, deps Deps) (*Engine, error) {
 		deps.runner = realRunner{}
 	}
 	e := &Engine{
-		network: deps.Network,
-		ports:   deps.Ports,
-		dataDir: cfg.DataDir,
-		root:    filepath.Join(cfg.DataDir, "containers"),
-		images:  deps.Images,
-		run:     deps.runner,
-		byID:    map[string]*Container{},
-		names:   map[string]string{},
-		execs:   map[string]*execConfig{},
+		network:      deps.Network,
+		ports:        deps.Ports,
+		hostLoopback: cfg.HostLoopback,
+		dataDir:      cfg.DataDir,
+		root:         filepath.Join(cfg.DataDir, "containers"),
+		images:       deps.Images,
+		run:          deps.runner,
+		byID:         map[string]*Container{},
+		names:        map[string]string{},
+		execs:        map[string]*execConfig{},
 	}
 	if err := os.MkdirAll(e.root, 0o700); err != nil {
 		return nil, fmt.Errorf("create container store: %w", err)
