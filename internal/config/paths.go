@@ -89,7 +89,8 @@ func (p Paths) LockFile() string { return filepath.Join(p.RuntimeDir, "daemon.lo
 
 // DataLockFile is held by the running daemon for its whole life, in the data
 // folder itself: one daemon per data folder, whatever its runtime folder.
-func (p Paths) DataLockFile() string { return filepath.Join(p.DataDir, "daemon.lock") }
+// Its name differs from LockFile's so that the two folders may be one.
+func (p Paths) DataLockFile() string { return filepath.Join(p.DataDir, "data.lock") }
 
 // Env is the environment entries that pin these paths for a re-executed
 // warren.

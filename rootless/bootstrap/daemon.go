@@ -29,8 +29,9 @@ func EngineArgs(cfg config.Config) []string {
 	return []string{"--config", cfg.Encode()}
 }
 
-// EnvRootlessKitAPI tells the engine where RootlessKit's API socket is (it
-// adds published ports there). RootlessKit also sets ROOTLESSKIT_STATE_DIR,
+// EnvRootlessKitAPI names RootlessKit's API socket for programs in the
+// namespace other than the engine, which takes it from its Config
+// (Paths.RootlessKitAPISocket). RootlessKit also sets ROOTLESSKIT_STATE_DIR,
 // whose api.sock is the same file.
 const EnvRootlessKitAPI = "WARREN_ROOTLESSKIT_API"
 

@@ -62,6 +62,22 @@ func TestLockData(t *testing.T) {
 	again.Close()
 }
 
+// The runtime folder may be the data folder: the two locks are two files.
+func TestLocksInOneFolder(t *testing.T) {
+	dir := t.TempDir()
+	p := config.Paths{RuntimeDir: dir, DataDir: dir}
+	run, err := lockDaemon(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	data, err := lockData(p)
+	if err != nil {
+		t.Fatalf("data lock in the runtime folder: %v", err)
+	}
+	data.Close()
+}
+
 func TestEnsureDaemonAnswering(t *testing.T) {
 	// A daemon already answering: EnsureDaemon starts nothing.
 	p := config.Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
