@@ -7,6 +7,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"warren/internal/config"
+	"warren/netstack/uplink"
 )
 
 // DefaultUplinkGateway is the uplink's gateway in the namespace's default
@@ -16,7 +17,7 @@ import (
 // gateway, DNS and host at once. RootlessKit's bundled gvisor-tap-vsock
 // driver puts all three on 10.0.2.1 instead; the engine reads the real one
 // from tap0's default route (UplinkGatewayOf) into Config.UplinkGateway.
-var DefaultUplinkGateway = netip.MustParseAddr("10.0.2.2")
+var DefaultUplinkGateway = netip.MustParseAddr(uplink.GatewayIP)
 
 // Names of the engine's interfaces.
 const (
@@ -31,7 +32,7 @@ type Config struct {
 	// Subnet of the bridge; its first address is the bridge's (the
 	// containers' gateway). IPv4, at most /30.
 	Subnet netip.Prefix
-	// MTU of the bridge and the veths; the uplink's (65520) by default.
+	// MTU of the bridge and the veths; the uplink's by default.
 	MTU int
 	// Uplink is the interface the subnet is masqueraded out of.
 	Uplink string
