@@ -95,16 +95,6 @@ func TestDaemonDataFolderLocked(t *testing.T) {
 	}
 }
 
-// envValue is key's value in env.
-func envValue(env []string, key string) string {
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, key+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
-
 // descendants counts the processes below pid (the daemon's tree, including
 // the namespaced engine and every container process).
 func descendants(pid int) int { return len(processTree(pid)) }
