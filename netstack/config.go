@@ -5,67 +5,65 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
+
+	"warren/internal/config"
+	"warren/netstack/uplink"
 )
 
 // DefaultUplinkGateway is the uplink's gateway in the namespace's default
-// uplink subnet 10.0.2.0/24, as warren's own driver (netstack/uplink) and
-// slirp4netns number it. gvisor-tap-vsock serves DNS on the gateway address
-// only and maps it to the host's 127.0.0.1 unless host loopback is off, so
-// the one address is gateway, DNS and host at once. RootlessKit's bundled
-// gvisor-tap-vsock driver puts all three on 10.0.2.1 instead; a bootstrap
-// using it sets Config.UplinkGateway.
-var DefaultUplinkGateway = netip.MustParseAddr("10.0.2.2")
+// uplink subnet, as warren's own driver (netstack/uplink) and slirp4netns
+// number it. The uplink serves DNS on the gateway address and leads it to
+// the host (its loopback only with --host-loopback), so the one address is
+// gateway, DNS and host at once. RootlessKit's bundled gvisor-tap-vsock
+// driver puts all three on 10.0.2.1 instead; the engine reads the real one
+// from tap0's default route (UplinkGatewayOf) into Config.UplinkGateway.
+var DefaultUplinkGateway = netip.MustParseAddr(uplink.GatewayIP)
 
-// Defaults of the containers' network, the same as Docker's docker0.
+// Names of the engine's interfaces.
 const (
 	DefaultBridge = "warren0"
-	DefaultMTU    = 65520
 	DefaultUplink = "tap0"
 )
 
-// DefaultSubnet is Docker's default bridge subnet.
-var DefaultSubnet = netip.MustParsePrefix("172.17.0.0/16")
-
-// Config describes the containers' network. Start from DefaultConfig:
-// the zero Config has ICC and HostLoopback off.
+// Config describes the containers' network; the daemon's Config
+// (internal/config) fills it, validated. Start from DefaultConfig: the zero
+// Config has ICC off.
 type Config struct {
 	// Subnet of the bridge; its first address is the bridge's (the
 	// containers' gateway). IPv4, at most /30.
 	Subnet netip.Prefix
-	// MTU of the bridge and the veths; the uplink's (65520) by default.
+	// MTU of the bridge and the veths; the uplink's by default.
 	MTU int
 	// Uplink is the interface the subnet is masqueraded out of.
 	Uplink string
 	// ICC allows container-to-container traffic on the bridge (Docker's
 	// --icc, true by default). When false only AllowLink'ed ports pass.
 	ICC bool
-	// HostLoopback: the uplink's gateway reaches the host's loopback, so
-	// host.warren.internal and host-gateway resolve to it.
-	HostLoopback bool
 	// UplinkGateway is the uplink driver's gateway, also its DNS server
-	// and the host's loopback; DefaultUplinkGateway when zero.
+	// and the host (host.warren.internal); DefaultUplinkGateway when zero.
 	UplinkGateway netip.Addr
 }
 
 // DefaultConfig is the network warren uses unless told otherwise.
 func DefaultConfig() Config {
 	return Config{
-		Subnet:        DefaultSubnet,
-		MTU:           DefaultMTU,
+		Subnet:        netip.MustParsePrefix(config.DefaultSubnet),
+		MTU:           config.DefaultMTU,
 		Uplink:        DefaultUplink,
 		ICC:           true,
-		HostLoopback:  true,
 		UplinkGateway: DefaultUplinkGateway,
 	}
 }
 
-// withDefaults fills the zero fields of cfg and checks the rest.
+// withDefaults fills the zero fields of cfg; the daemon's Config validated
+// the rest, and a Subnet that is no IPv4 network is refused.
 func (cfg Config) withDefaults() (Config, error) {
+	def := DefaultConfig()
 	if !cfg.Subnet.IsValid() {
-		cfg.Subnet = DefaultSubnet
+		cfg.Subnet = def.Subnet
 	}
 	if cfg.MTU == 0 {
-		cfg.MTU = DefaultMTU
+		cfg.MTU = def.MTU
 	}
 	if cfg.Uplink == "" {
 		cfg.Uplink = DefaultUplink
@@ -75,10 +73,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	cfg.Subnet = cfg.Subnet.Masked()
 	if !cfg.Subnet.Addr().Is4() || cfg.Subnet.Bits() > 30 {
+		// Not a user's mistake (config.Validate has the user's text) but
+		// a caller's, which the IPAM could not number.
 		return cfg, fmt.Errorf("subnet %s: need an IPv4 subnet of at most /30", cfg.Subnet)
-	}
-	if cfg.MTU < 68 || cfg.MTU > 65535 {
-		return cfg, fmt.Errorf("mtu %d: out of range 68-65535", cfg.MTU)
 	}
 	return cfg, nil
 }
@@ -89,18 +86,12 @@ func (cfg Config) Gateway() netip.Addr {
 	return cfg.Subnet.Masked().Addr().Next()
 }
 
-// HostGateway is the address containers use to reach the host's loopback
-// (host.warren.internal, --add-host name:host-gateway). It is invalid
-// (netip.Addr{}) when host loopback is disabled, which callers must turn
-// into an error the way Docker does for an unset host-gateway-ip.
+// HostGateway is the address containers use to reach the host
+// (host.warren.internal, --add-host name:host-gateway): the uplink's
+// gateway, which leads to the host's own address, and to its loopback too
+// when the daemon runs with --host-loopback.
 func HostGateway(cfg Config) netip.Addr {
-	if !cfg.HostLoopback {
-		return netip.Addr{}
-	}
-	if !cfg.UplinkGateway.IsValid() {
-		return DefaultUplinkGateway
-	}
-	return cfg.UplinkGateway
+	return cfg.uplinkDNS()
 }
 
 // uplinkDNS is the resolver containers fall back to.

@@ -85,7 +85,7 @@ func TestIPAMDoesNotReuseAtOnce(t *testing.T) {
 }
 
 func TestIPAMReleaseAndLookup(t *testing.T) {
-	m, _ := NewIPAM(DefaultSubnet)
+	m, _ := NewIPAM(testSubnet)
 	ip := mustAllocate(t, m, "a")
 	if got, ok := m.Lookup("a"); !ok || got != ip {
 		t.Errorf("Lookup(a) = %s %v, want %s", got, ok, ip)
@@ -113,7 +113,7 @@ func TestIPAMRequest(t *testing.T) {
 		{"172.18.0.2", ErrIPOutOfRange},
 		{"::1", ErrIPOutOfRange},
 	}
-	m, _ := NewIPAM(DefaultSubnet)
+	m, _ := NewIPAM(testSubnet)
 	for i, tt := range tests {
 		err := m.Request(fmt.Sprint("r", i), netip.MustParseAddr(tt.addr))
 		if !errors.Is(err, tt.wantErr) {
@@ -131,7 +131,7 @@ func TestIPAMRequest(t *testing.T) {
 
 // Many goroutines at once never get the same address.
 func TestIPAMConcurrent(t *testing.T) {
-	m, _ := NewIPAM(DefaultSubnet)
+	m, _ := NewIPAM(testSubnet)
 	const n = 500
 	addrs := make([]netip.Addr, n)
 	var wg sync.WaitGroup
@@ -163,7 +163,7 @@ func TestIPAMConcurrent(t *testing.T) {
 }
 
 func TestIPAMFillsSlash16(t *testing.T) {
-	m, _ := NewIPAM(DefaultSubnet)
+	m, _ := NewIPAM(testSubnet)
 	seen := make(map[netip.Addr]bool)
 	for i := range 65533 {
 		ip := mustAllocate(t, m, fmt.Sprint(i))
@@ -187,7 +187,7 @@ func mustAllocate(t *testing.T, m *IPAM, id string) netip.Addr {
 }
 
 func BenchmarkIPAMAllocateRelease(b *testing.B) {
-	m, _ := NewIPAM(DefaultSubnet)
+	m, _ := NewIPAM(testSubnet)
 	for i := range 30000 {
 		_, _ = m.Allocate(fmt.Sprint("bg", i))
 	}

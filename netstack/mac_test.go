@@ -3,6 +3,8 @@ package netstack
 import (
 	"net/netip"
 	"testing"
+
+	"warren/internal/config"
 )
 
 func TestMACFromIP(t *testing.T) {
@@ -45,16 +47,12 @@ func TestHostGateway(t *testing.T) {
 	if got := HostGateway(cfg); got != netip.MustParseAddr("10.0.2.2") {
 		t.Errorf("HostGateway = %s, want 10.0.2.2", got)
 	}
-	if got := HostGateway(Config{HostLoopback: true}); got != netip.MustParseAddr("10.0.2.2") {
+	if got := HostGateway(Config{}); got != netip.MustParseAddr("10.0.2.2") {
 		t.Errorf("HostGateway of a zero uplink = %s, want 10.0.2.2", got)
 	}
 	cfg.UplinkGateway = netip.MustParseAddr("10.0.2.1") // RootlessKit's own driver
 	if got := HostGateway(cfg); got != cfg.UplinkGateway {
 		t.Errorf("HostGateway = %s, want %s", got, cfg.UplinkGateway)
-	}
-	cfg.HostLoopback = false
-	if got := HostGateway(cfg); got.IsValid() {
-		t.Errorf("HostGateway without host loopback = %s, want invalid", got)
 	}
 }
 
@@ -63,7 +61,7 @@ func TestConfigDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Subnet != DefaultSubnet || cfg.MTU != 65520 || cfg.Uplink != "tap0" {
+	if cfg.Subnet != testSubnet || cfg.MTU != 65520 || cfg.Uplink != "tap0" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	if got := cfg.Gateway(); got != netip.MustParseAddr("172.17.0.1") {
@@ -72,10 +70,12 @@ func TestConfigDefaults(t *testing.T) {
 	for _, bad := range []Config{
 		{Subnet: netip.MustParsePrefix("fd00::/64")},
 		{Subnet: netip.MustParsePrefix("10.0.0.0/31")},
-		{MTU: 40},
 	} {
 		if _, err := bad.withDefaults(); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}
 }
+
+// testSubnet is the daemon's default bridge subnet.
+var testSubnet = netip.MustParsePrefix(config.DefaultSubnet)

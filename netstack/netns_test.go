@@ -21,6 +21,8 @@ import (
 	"github.com/vishvananda/netns"
 
 	"warren/internal/nstest"
+
+	"warren/internal/config"
 )
 
 // The tests in this file need a network namespace of their own. Each
@@ -39,7 +41,7 @@ func inNetns(t *testing.T, pid int, fn func()) {
 // dummy links, so one end of a veth pair plays it.
 func uplinkStandIn(t *testing.T) {
 	t.Helper()
-	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tap0", MTU: DefaultMTU}, PeerName: "tap0-far"}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tap0", MTU: config.DefaultMTU}, PeerName: "tap0-far"}
 	if err := netlink.LinkAdd(veth); err != nil {
 		t.Fatalf("create tap0 stand-in: %v", err)
 	}
@@ -485,7 +487,7 @@ func TestFiftyEndpoints(t *testing.T) {
 			t.Fatalf("endpoints %d and %d share %s", i, j, ep.IP)
 		}
 		seen[ep.IP] = i
-		if !DefaultSubnet.Contains(ep.IP) || ep.IP == b.Gateway() {
+		if !testSubnet.Contains(ep.IP) || ep.IP == b.Gateway() {
 			t.Errorf("endpoint %d got %s", i, ep.IP)
 		}
 	}
@@ -532,7 +534,7 @@ func checkContainerSide(t *testing.T, pid int, ep *Endpoint) {
 	if err != nil {
 		t.Fatalf("eth0 in container: %v", err)
 	}
-	if eth.Attrs().HardwareAddr.String() != ep.MAC.String() || eth.Attrs().MTU != DefaultMTU || eth.Attrs().Flags&net.FlagUp == 0 {
+	if eth.Attrs().HardwareAddr.String() != ep.MAC.String() || eth.Attrs().MTU != config.DefaultMTU || eth.Attrs().Flags&net.FlagUp == 0 {
 		t.Errorf("eth0: mac %s mtu %d flags %s", eth.Attrs().HardwareAddr, eth.Attrs().MTU, eth.Attrs().Flags)
 	}
 	addrs, _ := h.AddrList(eth, netlink.FAMILY_V4)
@@ -561,7 +563,7 @@ func checkBridge(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bridge: %v", err)
 	}
-	if br.Type() != "bridge" || br.Attrs().MTU != DefaultMTU || br.Attrs().Flags&net.FlagUp == 0 {
+	if br.Type() != "bridge" || br.Attrs().MTU != config.DefaultMTU || br.Attrs().Flags&net.FlagUp == 0 {
 		t.Errorf("%s: type %s mtu %d flags %s", DefaultBridge, br.Type(), br.Attrs().MTU, br.Attrs().Flags)
 	}
 	addrs, _ := netlink.AddrList(br, netlink.FAMILY_V4)
@@ -663,7 +665,7 @@ func TestMasqueradeOutOfUplink(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer outsideNS.Close()
-	tap := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tap0", MTU: DefaultMTU},
+	tap := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tap0", MTU: config.DefaultMTU},
 		PeerName: "uplink", PeerNamespace: netlink.NsFd(outsideNS)}
 	if err := netlink.LinkAdd(tap); err != nil {
 		t.Fatal(err)

@@ -16,9 +16,6 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 )
 
-// DefaultRange is where -P and ip::port pick host ports.
-var DefaultRange = Range{Start: 49153, End: 65535}
-
 // Range is an inclusive range of host ports.
 type Range struct{ Start, End uint16 }
 

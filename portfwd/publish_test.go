@@ -95,7 +95,7 @@ func TestPublishShapes(t *testing.T) {
 		{[]string{"0.0.0.0:6000:6000/sctp"}, false, nil, `{"6000/sctp":null}`},
 	}
 	for _, tt := range tests {
-		p := NewPublisher(newFake(), DefaultRange)
+		p := NewPublisher(newFake(), testRange)
 		pub, err := publish(t, p, "c1", tt.specs, tt.all, tt.expose...)
 		if err != nil {
 			t.Errorf("%q: %v", tt.specs, err)
@@ -135,7 +135,7 @@ func TestPublishAllRandomSamePortBothFamilies(t *testing.T) {
 func TestPublishConflicts(t *testing.T) {
 	f := newFake()
 	f.busy["tcp4 0.0.0.0:9090"] = true
-	p := NewPublisher(f, DefaultRange)
+	p := NewPublisher(f, testRange)
 	if _, err := publish(t, p, "c1", []string{"8080:80"}, false); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestPublishConflicts(t *testing.T) {
 func TestPublishWithoutIPv6(t *testing.T) {
 	f := newFake()
 	f.noIPv6 = true
-	p := NewPublisher(f, DefaultRange)
+	p := NewPublisher(f, testRange)
 	pub, err := publish(t, p, "c1", []string{"8080:80"}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestBindOrder(t *testing.T) {
 }
 
 func TestParseRange(t *testing.T) {
-	if r, err := ParseRange("49153-65535"); err != nil || r != DefaultRange {
+	if r, err := ParseRange("49153-65535"); err != nil || r != testRange {
 		t.Errorf("ParseRange = %v, %v", r, err)
 	}
 	for _, bad := range []string{"", "5", "0-10", "10-5", "1-70000"} {
@@ -209,3 +209,6 @@ func TestParseRange(t *testing.T) {
 		}
 	}
 }
+
+// testRange is the daemon's default range (internal/config).
+var testRange = Range{Start: 49153, End: 65535}

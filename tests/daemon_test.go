@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -75,6 +76,42 @@ func TestSecondDaemonRefused(t *testing.T) {
 	mustWarren(t, "version") // the first one still serves
 	if !fileExists(suite.socket) {
 		t.Error("the refused daemon removed the first one's socket")
+	}
+}
+
+// One daemon per data folder: a second daemon with another runtime folder
+// but the same data folder is refused in one line that names the first,
+// and the first one's running container is untouched. (Before, it marked
+// the container exited, started it again on the same overlay folders and
+// deleted it.) --disable-host-loopback is still accepted.
+func TestDaemonDataFolderLocked(t *testing.T) {
+	t.Parallel()
+	d := startOwnDaemon(t)
+	name, _ := runDetached(t, d.cli(), "busybox", "sleep", "1000")
+	const state = "{{.State.Status}} {{.State.Pid}} {{.State.StartedAt}}"
+	before := d.mustRun(t, "inspect", "-f", state, name)
+
+	root, err := os.MkdirTemp("/tmp", "wd-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { removeAll(root) })
+	dataDir := envValue(d.env, "WARREN_DATA_DIR")
+	env := withEnv(d.env, "WARREN_RUNTIME_DIR="+root)
+	r := runCmd(suite.bin, env, nil, "daemon", "--disable-host-loopback")
+	want := fmt.Sprintf("warren: the data folder %s is in use by another warren daemon (pid %d, socket %s)\n",
+		dataDir, d.proc.cmd.Process.Pid, filepath.Join(d.runDir, "warren.sock"))
+	if r.code != 1 || r.stderr != want {
+		t.Errorf("second daemon on the same data folder: exit %d, stderr %q; want 1, %q", r.code, r.stderr, want)
+	}
+	if fileExists(filepath.Join(root, "warren.sock")) {
+		t.Error("the refused daemon left a socket behind")
+	}
+	if after := d.mustRun(t, "inspect", "-f", state, name); after != before {
+		t.Errorf("the first daemon's container changed: %q, was %q", after, before)
+	}
+	if out := d.mustRun(t, "exec", name, "echo", "alive"); out != "alive\n" {
+		t.Errorf("exec in the first daemon's container: %q", out)
 	}
 }
 

@@ -1,9 +1,10 @@
 package tests
 
 // The containers' network (issue 3): the bridge, addresses in inspect, the
-// way out to the host's loopback, DNS, address reuse, and the --network
-// modes. Servers "on the host" run in this test process on 127.0.0.1;
-// containers reach them as host.warren.internal.
+// way out to the host, DNS, address reuse, and the --network modes. Servers
+// "on the host" run in this test process on the host's own address (the
+// host's loopback is closed to containers unless the daemon runs with
+// --host-loopback); containers reach them as host.warren.internal.
 
 import (
 	"bufio"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"warren/internal/nettest"
+	"warren/netstack/uplink"
 )
 
 const bridgeGateway = "172.17.0.1"
@@ -75,12 +77,29 @@ func TestNetInspectAddresses(t *testing.T) {
 	})
 }
 
-// hostTCPServer listens on the host's 127.0.0.1, passes on every line a
+// hostIP is the host's own address that host.warren.internal leads to
+// while the host's loopback is closed (uplink.HostAddr).
+func hostIP(t testing.TB) string {
+	t.Helper()
+	a, ok := uplink.HostAddr()
+	if !ok {
+		t.Fatal("the host has no non-loopback IPv4 address for host.warren.internal to lead to")
+	}
+	return a.String()
+}
+
+// hostTCPServer listens on the host's own address, passes on every line a
 // connection sends and answers each with "host got <line>".
 func hostTCPServer(t *testing.T) (port int, lines <-chan string) {
 	t.Helper()
+	return hostTCPServerOn(t, hostIP(t))
+}
+
+// hostTCPServerOn is hostTCPServer on the host's address ip.
+func hostTCPServerOn(t *testing.T, ip string) (port int, lines <-chan string) {
+	t.Helper()
 	got := make(chan string, 16)
-	ap := nettest.ServeTCP(t, "127.0.0.1:0", func(conn *net.TCPConn) {
+	ap := nettest.ServeTCP(t, net.JoinHostPort(ip, "0"), func(conn *net.TCPConn) {
 		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
 		sc := bufio.NewScanner(conn)
 		for sc.Scan() {
@@ -159,9 +178,42 @@ func TestNetGatewayOutlivesOtherContainers(t *testing.T) {
 	}
 }
 
+// The host's loopback is closed to containers by default, as in rootless
+// Docker: a server on the host's 127.0.0.1 only is not reachable as
+// host.warren.internal, while host.warren.internal and --add-host
+// x:host-gateway reach servers on the host's own address, as Docker's
+// bridge gateway does. A daemon started with --host-loopback opens it.
+func TestNetHostLoopback(t *testing.T) {
+	t.Parallel()
+	loPort, loLines := hostTCPServerOn(t, "127.0.0.1")
+	hostPort, _ := hostTCPServer(t)
+	script := fmt.Sprintf("echo lo | nc -w 5 host.warren.internal %d; echo lo=$?; echo host | nc -w 5 myhost %d; echo host=$?", loPort, hostPort)
+	out := mustWarren(t, "run", "--rm", "--add-host", "myhost:host-gateway", "busybox", "sh", "-c", script)
+	if want := "lo=1\nhost got host\nhost=0\n"; out != want {
+		t.Errorf("by default, the host's 127.0.0.1 and own address from a container: %q, want %q", out, want)
+	}
+	select {
+	case l := <-loLines:
+		t.Errorf("a container reached the host's 127.0.0.1 by default and sent %q", l)
+	default:
+	}
+	if info := mustWarren(t, "info"); !strings.Contains(info, " Host Loopback: closed ") {
+		t.Errorf("warren info does not say the host's loopback is closed:\n%s", info)
+	}
+
+	d := startOwnDaemon(t, "--host-loopback")
+	out = d.mustRun(t, "run", "--rm", "busybox", "sh", "-c", fmt.Sprintf("echo lo | nc -w 5 host.warren.internal %d", loPort))
+	if out != "host got lo\n" {
+		t.Errorf("with --host-loopback, the host's 127.0.0.1 from a container: %q, want the server's answer", out)
+	}
+	if info := d.mustRun(t, "info"); !strings.Contains(info, " Host Loopback: open ") {
+		t.Errorf("warren info of a --host-loopback daemon does not say it is open:\n%s", info)
+	}
+}
+
 func TestNetOutboundHTTPToHost(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := net.Listen("tcp4", net.JoinHostPort(hostIP(t), "0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +231,7 @@ func TestNetOutboundHTTPToHost(t *testing.T) {
 func TestNetOutboundUDPToHost(t *testing.T) {
 	t.Parallel()
 	useNetprobe(t)
-	ap := nettest.ServeUDP(t, "127.0.0.1:0", func(b []byte) []byte { return append([]byte("host echo: "), b...) })
+	ap := nettest.ServeUDP(t, net.JoinHostPort(hostIP(t), "0"), func(b []byte) []byte { return append([]byte("host echo: "), b...) })
 	addr := "host.warren.internal:" + strconv.Itoa(int(ap.Port()))
 	out := mustWarren(t, "run", "--rm", "warren/netprobe", "/netprobe", "udp", addr, "datagram")
 	if out != "host echo: datagram\n" {
@@ -423,7 +475,7 @@ func TestNetEtcHostsLayout(t *testing.T) {
 		if !slices.Equal(lines, want) {
 			t.Errorf("/etc/hosts:\n%s\nwant:\n%s", hosts, strings.Join(want, "\n"))
 		}
-		// host-gateway reaches the host's loopback: ping answers.
+		// host-gateway reaches the host: ping answers.
 		if _, stderr, code := c.run(t, "exec", name, "ping", "-c", "1", "-W", "5", "myhost"); code != 0 {
 			t.Errorf("ping myhost (host-gateway): exit %d %s", code, stderr)
 		}

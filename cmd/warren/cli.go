@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/moby/moby/client"
 	"github.com/urfave/cli/v2"
 
+	"warren/internal/config"
 	"warren/rootless/bootstrap"
 	"warren/rootless/engine"
 )
@@ -29,13 +32,13 @@ type streams struct {
 // the global flags, and a lazily connected API client.
 type session struct {
 	streams
-	paths bootstrap.Paths
+	paths config.Paths
 	api   *client.Client
 	// notFound is set when the first argument names no command.
 	notFound error
 	// ensureDaemon starts the daemon when it is not running; tests replace
 	// it to talk to a fake Engine API.
-	ensureDaemon func(bootstrap.Paths) error
+	ensureDaemon func(config.Paths) error
 }
 
 // sessionKey stores the session in the urfave/cli app metadata.
@@ -44,7 +47,13 @@ const sessionKey = "session"
 func runCLI(args []string) int {
 	s := &session{streams: streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}, ensureDaemon: bootstrap.EnsureDaemon}
 	app := newApp(s)
-	err := app.Run(args)
+	// The first SIGINT or SIGTERM cancels the command's context (c.Context),
+	// so that a pull or a wait stops cleanly; the next one kills as usual,
+	// as with the docker CLI.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop)
+	err := app.RunContext(ctx, args)
 	if s.api != nil {
 		s.api.Close()
 	}
@@ -86,8 +95,8 @@ func newApp(s *session) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   usageError("warren", "warren [OPTIONS] COMMAND"),
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "runtime-dir", Usage: "Directory for the daemon socket and runtime state", EnvVars: []string{bootstrap.EnvRuntimeDir}},
-			&cli.StringFlag{Name: "data-dir", Usage: "Directory for images and containers", EnvVars: []string{bootstrap.EnvDataDir}},
+			&cli.StringFlag{Name: "runtime-dir", Usage: "Directory for the daemon socket and runtime state", EnvVars: []string{config.EnvRuntimeDir}},
+			&cli.StringFlag{Name: "data-dir", Usage: "Directory for images and containers", EnvVars: []string{config.EnvDataDir}},
 		},
 		Before: s.setup,
 		CommandNotFound: func(_ *cli.Context, name string) {
@@ -104,7 +113,7 @@ func newApp(s *session) *cli.App {
 
 // setup resolves the daemon paths from the environment and global flags.
 func (s *session) setup(c *cli.Context) error {
-	p, err := bootstrap.DefaultPaths()
+	p, err := config.DefaultPaths()
 	if err != nil {
 		return err
 	}
@@ -112,14 +121,14 @@ func (s *session) setup(c *cli.Context) error {
 	// and a daemon started in the background, use the same folders.
 	if d := c.String("runtime-dir"); d != "" {
 		p.RuntimeDir = d
-		if err := os.Setenv(bootstrap.EnvRuntimeDir, d); err != nil {
-			return fmt.Errorf("set %s: %w", bootstrap.EnvRuntimeDir, err)
+		if err := os.Setenv(config.EnvRuntimeDir, d); err != nil {
+			return fmt.Errorf("set %s: %w", config.EnvRuntimeDir, err)
 		}
 	}
 	if d := c.String("data-dir"); d != "" {
 		p.DataDir = d
-		if err := os.Setenv(bootstrap.EnvDataDir, d); err != nil {
-			return fmt.Errorf("set %s: %w", bootstrap.EnvDataDir, err)
+		if err := os.Setenv(config.EnvDataDir, d); err != nil {
+			return fmt.Errorf("set %s: %w", config.EnvDataDir, err)
 		}
 	}
 	s.paths = p
@@ -171,10 +180,6 @@ func apiClient(c *cli.Context) (*session, *client.Client, error) {
 	}
 	return s, api, nil
 }
-
-// ctx is the context for API calls; commands are ended by signals through
-// their own handlers, so the background context is enough.
-func ctx() context.Context { return context.Background() }
 
 // statusError is an error with the exit status the docker CLI uses for it.
 // An empty message prints nothing (the command already said what failed).

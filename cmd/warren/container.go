@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,7 @@ func perContainer(name, usage string, flags []cli.Flag, do func(c *cli.Context, 
 func stopCommand() *cli.Command {
 	return perContainer("stop", "Stop one or more running containers", stopFlags(),
 		func(c *cli.Context, api *client.Client, ctr string) error {
-			_, err := api.ContainerStop(ctx(), ctr, client.ContainerStopOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
+			_, err := api.ContainerStop(c.Context, ctr, client.ContainerStopOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
 			return err
 		})
 }
@@ -81,7 +82,7 @@ func stopCommand() *cli.Command {
 func restartCommand() *cli.Command {
 	return perContainer("restart", "Restart one or more containers", stopFlags(),
 		func(c *cli.Context, api *client.Client, ctr string) error {
-			_, err := api.ContainerRestart(ctx(), ctr, client.ContainerRestartOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
+			_, err := api.ContainerRestart(c.Context, ctr, client.ContainerRestartOptions{Signal: c.String("signal"), Timeout: timeoutFlag(c)})
 			return err
 		})
 }
@@ -90,7 +91,7 @@ func killCommand() *cli.Command {
 	flags := []cli.Flag{&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "Signal to send to the container"}}
 	return perContainer("kill", "Kill one or more running containers", flags,
 		func(c *cli.Context, api *client.Client, ctr string) error {
-			_, err := api.ContainerKill(ctx(), ctr, client.ContainerKillOptions{Signal: c.String("signal")})
+			_, err := api.ContainerKill(c.Context, ctr, client.ContainerKillOptions{Signal: c.String("signal")})
 			return err
 		})
 }
@@ -122,7 +123,7 @@ func rmAction(c *cli.Context) error {
 		if name == "" {
 			return errors.New("container name cannot be empty")
 		}
-		_, err := api.ContainerRemove(ctx(), name, opts)
+		_, err := api.ContainerRemove(c.Context, name, opts)
 		if err != nil && force && cerrdefs.IsNotFound(err) {
 			// docker rm -f reports a missing container but still succeeds.
 			fmt.Fprintln(s.err, err)
@@ -149,7 +150,7 @@ func waitCommand() *cli.Command {
 			}
 			var failed []string
 			for _, name := range c.Args().Slice() {
-				w := api.ContainerWait(ctx(), name, client.ContainerWaitOptions{})
+				w := api.ContainerWait(c.Context, name, client.ContainerWaitOptions{})
 				select {
 				case res := <-w.Result:
 					fmt.Fprintln(s.out, res.StatusCode)
@@ -194,7 +195,7 @@ func startAction(c *cli.Context) error {
 	}
 	var failed []string
 	for _, name := range c.Args().Slice() {
-		if _, err := api.ContainerStart(ctx(), name, client.ContainerStartOptions{}); err != nil {
+		if _, err := api.ContainerStart(c.Context, name, client.ContainerStartOptions{}); err != nil {
 			fmt.Fprintln(s.err, err)
 			failed = append(failed, name)
 			continue
@@ -214,7 +215,7 @@ func startAttached(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	info, err := api.ContainerInspect(ctx(), c.Args().First(), client.ContainerInspectOptions{})
+	info, err := api.ContainerInspect(c.Context, c.Args().First(), client.ContainerInspectOptions{})
 	if err != nil {
 		return err
 	}
@@ -225,17 +226,17 @@ func startAttached(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	r := runner{s: s, api: api, id: info.Container.ID, config: &cfg, keys: keys,
+	r := runner{ctx: context.WithoutCancel(c.Context), s: s, api: api, id: info.Container.ID, config: &cfg, keys: keys,
 		detachKeys: c.String("detach-keys"), sigProxy: true}
-	a, err := api.ContainerAttach(ctx(), r.id, client.ContainerAttachOptions{
+	a, err := api.ContainerAttach(r.ctx, r.id, client.ContainerAttachOptions{
 		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: r.detachKeys,
 	})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	wait := api.ContainerWait(ctx(), r.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	if _, err := api.ContainerStart(ctx(), r.id, client.ContainerStartOptions{}); err != nil {
+	wait := api.ContainerWait(r.ctx, r.id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := api.ContainerStart(r.ctx, r.id, client.ContainerStartOptions{}); err != nil {
 		return err
 	}
 	return r.stream(&a.HijackedResponse, wait)
@@ -265,11 +266,11 @@ func logsAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	info, err := api.ContainerInspect(ctx(), c.Args().First(), client.ContainerInspectOptions{})
+	info, err := api.ContainerInspect(c.Context, c.Args().First(), client.ContainerInspectOptions{})
 	if err != nil {
 		return err
 	}
-	logs, err := api.ContainerLogs(ctx(), info.Container.ID, client.ContainerLogsOptions{
+	logs, err := api.ContainerLogs(c.Context, info.Container.ID, client.ContainerLogsOptions{
 		ShowStdout: true, ShowStderr: true, Since: c.String("since"), Until: c.String("until"),
 		Timestamps: c.Bool("timestamps"), Follow: c.Bool("follow"), Tail: c.String("tail"), Details: c.Bool("details"),
 	})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -377,7 +378,7 @@ func parsePlatform(s string) (ocispec.Platform, error) {
 // createContainer creates the container, pulling the image first when
 // --pull and the daemon's 404 say so, as `docker create` and `docker run`
 // do. It prints warnings and writes --cidfile.
-func createContainer(s *session, api *client.Client, f createFlags, opts client.ContainerCreateOptions, quiet bool) (string, error) {
+func createContainer(ctx context.Context, s *session, api *client.Client, f createFlags, opts client.ContainerCreateOptions, quiet bool) (string, error) {
 	// docker parses the reference before anything else: an invalid one is
 	// refused by the client, never looked up or pulled.
 	if _, err := reference.ParseAnyReference(f.image); err != nil {
@@ -389,17 +390,17 @@ func createContainer(s *session, api *client.Client, f createFlags, opts client.
 	}
 	defer cid.close()
 	if f.pull == "always" {
-		if err := pullImage(api, f.image, quiet, s.err); err != nil {
+		if err := pullImage(ctx, api, f.image, quiet, s.err); err != nil {
 			return "", err
 		}
 	}
-	resp, err := api.ContainerCreate(ctx(), opts)
+	resp, err := api.ContainerCreate(ctx, opts)
 	if err != nil && cerrdefs.IsNotFound(err) && f.pull == "missing" && isNoSuchImage(err) {
 		fmt.Fprintf(s.err, "Unable to find image '%s' locally\n", familiarTagged(f.image))
-		if perr := pullImage(api, f.image, quiet, s.err); perr != nil {
+		if perr := pullImage(ctx, api, f.image, quiet, s.err); perr != nil {
 			return "", perr
 		}
-		resp, err = api.ContainerCreate(ctx(), opts)
+		resp, err = api.ContainerCreate(ctx, opts)
 	}
 	if err != nil {
 		return "", err
@@ -492,7 +493,7 @@ func createAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := createContainer(s, api, f, opts, c.Bool("quiet"))
+	id, err := createContainer(c.Context, s, api, f, opts, c.Bool("quiet"))
 	if err != nil {
 		// docker create reports a failed create plainly, exit 1; only
 		// flag errors are usage errors (125).

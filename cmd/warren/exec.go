@@ -80,22 +80,22 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	created, err := api.ExecCreate(ctx(), c.Args().First(), opts)
+	created, err := api.ExecCreate(c.Context, c.Args().First(), opts)
 	if err != nil {
 		return err
 	}
 	if c.Bool("detach") {
-		_, err := api.ExecStart(ctx(), created.ID, client.ExecStartOptions{Detach: true, TTY: opts.TTY})
+		_, err := api.ExecStart(c.Context, created.ID, client.ExecStartOptions{Detach: true, TTY: opts.TTY})
 		return err
 	}
-	a, err := api.ExecAttach(ctx(), created.ID, client.ExecAttachOptions{TTY: opts.TTY, ConsoleSize: opts.ConsoleSize})
+	a, err := api.ExecAttach(c.Context, created.ID, client.ExecAttachOptions{TTY: opts.TTY, ConsoleSize: opts.ConsoleSize})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	if opts.TTY {
 		stop := resizer(s.out, func(h, w uint) error {
-			_, err := api.ExecResize(ctx(), created.ID, client.ExecResizeOptions{Height: h, Width: w})
+			_, err := api.ExecResize(c.Context, created.ID, client.ExecResizeOptions{Height: h, Width: w})
 			return err
 		}, s.err)
 		defer stop()
@@ -111,7 +111,7 @@ func execAction(c *cli.Context) error {
 		}
 		return err
 	}
-	res, err := api.ExecInspect(ctx(), created.ID, client.ExecInspectOptions{})
+	res, err := api.ExecInspect(c.Context, created.ID, client.ExecInspectOptions{})
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func portCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			info, err := api.ContainerInspect(ctx(), c.Args().First(), client.ContainerInspectOptions{})
+			info, err := api.ContainerInspect(c.Context, c.Args().First(), client.ContainerInspectOptions{})
 			if err != nil {
 				return err
 			}

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"warren/rootless/bootstrap"
+	"warren/internal/config"
 )
 
 // fakeEngine is a minimal Engine API on a unix socket that records the
@@ -77,7 +79,7 @@ func (f *fakeEngine) apiCalls() []string {
 func (f *fakeEngine) start(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	sock := bootstrap.Paths{RuntimeDir: dir}.Socket()
+	sock := config.Paths{RuntimeDir: dir}.Socket()
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
@@ -88,17 +90,49 @@ func (f *fakeEngine) start(t *testing.T) string {
 	return dir
 }
 
+// The command's context reaches its API calls: cancelling it (the first
+// Ctrl-C does, in runCLI) ends a pull the daemon has not finished.
+func TestPullCancelled(t *testing.T) {
+	pulling := make(chan struct{})
+	f := &fakeEngine{handlers: map[string]http.HandlerFunc{
+		"POST /images/create": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"status":"Pulling from library/busybox","id":"latest"}`+"\n")
+			w.(http.Flusher).Flush()
+			close(pulling)
+			<-r.Context().Done()
+		},
+	}}
+	dir := f.start(t)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
+	var out, errOut bytes.Buffer
+	s := &session{
+		streams:      streams{in: io.NopCloser(strings.NewReader("")), out: &out, err: &errOut},
+		ensureDaemon: func(config.Paths) error { return nil },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-pulling; cancel() }()
+	err := newApp(s).RunContext(ctx, []string{"warren", "--runtime-dir", dir, "--data-dir", dir, "pull", "busybox"})
+	if s.api != nil {
+		s.api.Close()
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("pull after cancel: %v, want context.Canceled", err)
+	}
+}
+
 // runWarren runs the CLI against the fake engine and returns its status
 // and output.
 func runWarren(t *testing.T, dir string, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	// The CLI exports its folder flags to the environment; restore it.
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	t.Setenv(bootstrap.EnvDataDir, dir)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
 	var out, errOut bytes.Buffer
 	s := &session{
 		streams:      streams{in: io.NopCloser(strings.NewReader(stdin)), out: &out, err: &errOut},
-		ensureDaemon: func(bootstrap.Paths) error { return nil },
+		ensureDaemon: func(config.Paths) error { return nil },
 	}
 	app := newApp(s)
 	err := app.Run(append([]string{"warren", "--runtime-dir", dir, "--data-dir", dir}, args...))
@@ -345,11 +379,11 @@ func TestInfoWithoutDaemon(t *testing.T) {
 	var out, errOut bytes.Buffer
 	s := &session{
 		streams:      streams{out: &out, err: &errOut},
-		ensureDaemon: func(bootstrap.Paths) error { return fmt.Errorf("newuidmap not found") },
+		ensureDaemon: func(config.Paths) error { return fmt.Errorf("newuidmap not found") },
 	}
 	dir := t.TempDir()
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	t.Setenv(bootstrap.EnvDataDir, dir)
+	t.Setenv(config.EnvRuntimeDir, dir)
+	t.Setenv(config.EnvDataDir, dir)
 	status := report(&errOut, newApp(s).Run([]string{"warren", "--runtime-dir", dir, "--data-dir", filepath.Join(dir, "d"), "info"}))
 	if status != 1 {
 		t.Errorf("status %d, want 1", status)
@@ -372,14 +406,18 @@ func TestSignalProxy(t *testing.T) {
 		},
 	}}
 	dir := f.start(t)
-	t.Setenv(bootstrap.EnvRuntimeDir, dir)
-	s := &session{paths: bootstrap.Paths{RuntimeDir: dir}, ensureDaemon: func(bootstrap.Paths) error { return nil }}
+	t.Setenv(config.EnvRuntimeDir, dir)
+	s := &session{paths: config.Paths{RuntimeDir: dir}, ensureDaemon: func(config.Paths) error { return nil }}
 	api, err := s.client()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	stop := proxySignals(ctx(), api, "web")
+	// run's streams and proxy outlive a command context that the first
+	// SIGINT cancelled: the signal is the container's.
+	cmdCtx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stop := proxySignals(context.WithoutCancel(cmdCtx), api, "web")
 	defer stop()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -73,7 +74,7 @@ func imagesAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := api.ImageList(ctx(), client.ImageListOptions{All: c.Bool("all"), Filters: filters})
+	list, err := api.ImageList(c.Context, client.ImageListOptions{All: c.Bool("all"), Filters: filters})
 	if err != nil {
 		return err
 	}
@@ -180,7 +181,9 @@ func imageInspectCommand() *cli.Command {
 			if err := requireMin(c, 1); err != nil {
 				return err
 			}
-			return inspectAll(c, inspectImage)
+			return inspectAll(c, func(api *client.Client, name string) (inspected, error) {
+				return inspectImage(c.Context, api, name)
+			})
 		},
 	}
 }
@@ -207,7 +210,7 @@ func rmiCommandNamed(name, usage string) *cli.Command {
 			opts := client.ImageRemoveOptions{Force: c.Bool("force"), PruneChildren: !c.Bool("no-prune")}
 			var failed []string
 			for _, name := range c.Args().Slice() {
-				res, err := api.ImageRemove(ctx(), name, opts)
+				res, err := api.ImageRemove(c.Context, name, opts)
 				if err != nil {
 					failed = append(failed, err.Error())
 					continue
@@ -241,7 +244,7 @@ func tagCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			_, err = api.ImageTag(ctx(), client.ImageTagOptions{Source: c.Args().Get(0), Target: c.Args().Get(1)})
+			_, err = api.ImageTag(c.Context, client.ImageTagOptions{Source: c.Args().Get(0), Target: c.Args().Get(1)})
 			return err
 		},
 	}
@@ -273,7 +276,7 @@ func pullCommand() *cli.Command {
 			if reference.IsNameOnly(ref) && !c.Bool("all-tags") && !quiet {
 				fmt.Fprintln(s.out, "Using default tag: latest")
 			}
-			if err := pullImage(api, name, quiet, s.out); err != nil {
+			if err := pullImage(c.Context, api, name, quiet, s.out); err != nil {
 				return err
 			}
 			fmt.Fprintln(s.out, reference.TagNameOnly(ref).String())
@@ -284,8 +287,8 @@ func pullCommand() *cli.Command {
 
 // pullImage pulls ref, showing the daemon's progress on out as docker does
 // (live progress bars when out is a terminal), or nothing when quiet.
-func pullImage(api *client.Client, ref string, quiet bool, out io.Writer) error {
-	resp, err := api.ImagePull(ctx(), ref, client.ImagePullOptions{})
+func pullImage(ctx context.Context, api *client.Client, ref string, quiet bool, out io.Writer) error {
+	resp, err := api.ImagePull(ctx, ref, client.ImagePullOptions{})
 	if err != nil {
 		return err
 	}
@@ -338,7 +341,7 @@ func loadAction(c *cli.Context) error {
 	// docker asks for progress only when it can draw it.
 	_, outTerm := term.GetFdInfo(s.out)
 	quiet := c.Bool("quiet") || !outTerm
-	resp, err := api.ImageLoad(ctx(), in, client.ImageLoadWithQuiet(quiet))
+	resp, err := api.ImageLoad(c.Context, in, client.ImageLoadWithQuiet(quiet))
 	if err != nil {
 		return err
 	}
@@ -370,7 +373,7 @@ func saveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := api.ImageSave(ctx(), c.Args().Slice())
+	resp, err := api.ImageSave(c.Context, c.Args().Slice())
 	if err != nil {
 		return err
 	}
@@ -429,7 +432,7 @@ func importAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := api.ImageImport(ctx(), src, c.Args().Get(1), opts)
+	resp, err := api.ImageImport(c.Context, src, c.Args().Get(1), opts)
 	if err != nil {
 		return err
 	}

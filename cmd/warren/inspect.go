@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func inspectCommand() *cli.Command {
 				return fmt.Errorf("%q is not a valid value for --type", kind)
 			}
 			return inspectAll(c, func(api *client.Client, name string) (inspected, error) {
-				return inspectObject(api, name, kind, c.Bool("size"))
+				return inspectObject(c.Context, api, name, kind, c.Bool("size"))
 			})
 		},
 	}
@@ -48,9 +49,9 @@ func inspectCommand() *cli.Command {
 
 // inspectObject looks name up as a container, then as an image, as
 // `docker inspect` does when --type is not given.
-func inspectObject(api *client.Client, name, kind string, size bool) (inspected, error) {
+func inspectObject(ctx context.Context, api *client.Client, name, kind string, size bool) (inspected, error) {
 	if kind == "" || kind == "container" {
-		res, err := api.ContainerInspect(ctx(), name, client.ContainerInspectOptions{Size: size})
+		res, err := api.ContainerInspect(ctx, name, client.ContainerInspectOptions{Size: size})
 		if err == nil {
 			return inspected{typed: res.Container, raw: res.Raw}, nil
 		}
@@ -58,16 +59,16 @@ func inspectObject(api *client.Client, name, kind string, size bool) (inspected,
 			return inspected{}, err
 		}
 	}
-	obj, err := inspectImage(api, name)
+	obj, err := inspectImage(ctx, api, name)
 	if err != nil && kind == "" && cerrdefs.IsNotFound(err) {
 		return inspected{}, fmt.Errorf("Error: No such object: %s", name)
 	}
 	return obj, err
 }
 
-func inspectImage(api *client.Client, name string) (inspected, error) {
+func inspectImage(ctx context.Context, api *client.Client, name string) (inspected, error) {
 	raw := &bytes.Buffer{}
-	res, err := api.ImageInspect(ctx(), name, client.ImageInspectWithRawResponse(raw))
+	res, err := api.ImageInspect(ctx, name, client.ImageInspectWithRawResponse(raw))
 	if err != nil {
 		return inspected{}, err
 	}

@@ -6,8 +6,8 @@ import (
 	"os"
 
 	"warren/rootless/bootstrap"
-	"warren/rootless/engine"
 	"warren/rootless/sandbox"
+	"warren/rootless/wire"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 		case "__exec":
 			sandbox.ExecMain()
 		case "__engine":
-			if err := engine.Main(os.Args[2:]); err != nil {
+			if err := wire.Main(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "warren engine:", err)
 				os.Exit(1)
 			}

@@ -44,7 +44,7 @@ func containerPruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := api.ContainerPrune(ctx(), client.ContainerPruneOptions{Filters: filters})
+			res, err := api.ContainerPrune(c.Context, client.ContainerPruneOptions{Filters: filters})
 			if err != nil {
 				return err
 			}
@@ -83,7 +83,7 @@ func imagePruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			res, err := api.ImagePrune(ctx(), client.ImagePruneOptions{Filters: filters})
+			res, err := api.ImagePrune(c.Context, client.ImagePruneOptions{Filters: filters})
 			if err != nil {
 				return err
 			}

@@ -82,7 +82,7 @@ func psAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	list, err := api.ContainerList(ctx(), opts)
+	list, err := api.ContainerList(c.Context, opts)
 	if err != nil {
 		return err
 	}

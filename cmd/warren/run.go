@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -53,17 +54,20 @@ func runAction(c *cli.Context) error {
 		// docker run reports an unreachable daemon with its help hint, 125.
 		return invalidFlags("run", err)
 	}
-	id, err := createContainer(s, api, f, opts, c.Bool("quiet"))
+	id, err := createContainer(c.Context, s, api, f, opts, c.Bool("quiet"))
 	if err != nil {
 		return withHelp("run", s.explain(err))
 	}
-	r := runner{s: s, api: api, id: id, config: opts.Config, keys: keys, detachKeys: f.detachKeys,
+	r := runner{ctx: context.WithoutCancel(c.Context), s: s, api: api, id: id, config: opts.Config, keys: keys, detachKeys: f.detachKeys,
 		rm: f.rm, sigProxy: c.Bool("sig-proxy")}
 	return r.run()
 }
 
-// runner carries one `run` after the container was created.
+// runner carries one `run` (or `start -a`) after the container was
+// created. Its ctx is the command's without the cancel: SIGINT goes to the
+// container (proxySignals), and the streams end when it exits.
 type runner struct {
+	ctx        context.Context
 	s          *session
 	api        *client.Client
 	id         string
@@ -86,7 +90,7 @@ func (r runner) run() error {
 	}
 	var resp *client.HijackedResponse
 	if r.attached() {
-		a, err := r.api.ContainerAttach(ctx(), r.id, client.ContainerAttachOptions{
+		a, err := r.api.ContainerAttach(r.ctx, r.id, client.ContainerAttachOptions{
 			Stream: true, Stdin: r.config.AttachStdin, Stdout: r.config.AttachStdout,
 			Stderr: r.config.AttachStderr, DetachKeys: r.detachKeys,
 		})
@@ -101,9 +105,9 @@ func (r runner) run() error {
 		condition = container.WaitConditionRemoved
 	}
 	// The wait goes out before start so a fast exit is not missed.
-	wait := r.api.ContainerWait(ctx(), r.id, client.ContainerWaitOptions{Condition: condition})
+	wait := r.api.ContainerWait(r.ctx, r.id, client.ContainerWaitOptions{Condition: condition})
 
-	if _, err := r.api.ContainerStart(ctx(), r.id, client.ContainerStartOptions{}); err != nil {
+	if _, err := r.api.ContainerStart(r.ctx, r.id, client.ContainerStartOptions{}); err != nil {
 		if r.rm {
 			// The daemon removes the container after a failed start; let it.
 			waitStatus(wait)
@@ -120,12 +124,12 @@ func (r runner) run() error {
 func (r runner) stream(resp *client.HijackedResponse, wait client.ContainerWaitResult) error {
 	if r.config.Tty {
 		stop := resizer(r.s.out, func(h, w uint) error {
-			_, err := r.api.ContainerResize(ctx(), r.id, client.ContainerResizeOptions{Height: h, Width: w})
+			_, err := r.api.ContainerResize(r.ctx, r.id, client.ContainerResizeOptions{Height: h, Width: w})
 			return err
 		}, r.s.err)
 		defer stop()
 	} else if r.sigProxy {
-		stop := proxySignals(ctx(), r.api, r.id)
+		stop := proxySignals(r.ctx, r.api, r.id)
 		defer stop()
 	}
 	var in io.Reader

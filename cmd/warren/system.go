@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"warren/rootless/bootstrap"
+	"warren/rootless/engine"
 )
 
 // gitCommit and buildTime are set by the release build with -ldflags.
@@ -74,7 +75,7 @@ func versionAction(c *cli.Context) error {
 	api, connErr := s.client()
 	var server *client.ServerVersionResult
 	if connErr == nil {
-		v, err := api.ServerVersion(ctx(), client.ServerVersionOptions{})
+		v, err := api.ServerVersion(c.Context, client.ServerVersionOptions{})
 		if err != nil {
 			connErr = err
 		} else {
@@ -190,7 +191,7 @@ func infoAction(c *cli.Context) error {
 	api, err := s.client()
 	if err == nil {
 		var res client.SystemInfoResult
-		res, err = api.Info(ctx(), client.InfoOptions{})
+		res, err = api.Info(c.Context, client.InfoOptions{})
 		if err == nil {
 			writeServerInfo(s.out, res.Info)
 		}
@@ -258,6 +259,9 @@ func writeServerInfo(w io.Writer, info system.Info) {
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s%s: %v\n", l.indent, l.key, l.value)
 	}
+	if hl := hostLoopbackLine(info.Labels); hl != "" {
+		fmt.Fprintf(w, " Host Loopback: %s\n", hl)
+	}
 	// As the docker CLI prints them: each option's name, and its profile.
 	if opts := security.DecodeOptions(info.SecurityOptions); len(opts) > 0 {
 		fmt.Fprintln(w, " Security Options:")
@@ -273,4 +277,18 @@ func writeServerInfo(w io.Writer, info system.Info) {
 	for _, warn := range info.Warnings {
 		fmt.Fprintln(w, warn)
 	}
+}
+
+// hostLoopbackLine says whether containers reach the host's 127.0.0.1, from
+// the daemon's label; "" from a daemon that does not say.
+func hostLoopbackLine(labels []string) string {
+	for _, l := range labels {
+		switch l {
+		case engine.HostLoopbackLabel + "=true":
+			return "open (containers reach the host's 127.0.0.1 as host.warren.internal; the daemon runs with --host-loopback)"
+		case engine.HostLoopbackLabel + "=false":
+			return "closed (host.warren.internal reaches the host's other addresses only; start the daemon with --host-loopback to open it)"
+		}
+	}
+	return ""
 }

@@ -3,6 +3,8 @@ package uplink
 import (
 	"fmt"
 	"net/netip"
+
+	"warren/internal/config"
 )
 
 // The addresses of the default subnet, 10.0.2.0/24, as slirp4netns and
@@ -13,9 +15,7 @@ import (
 // subnet is forwarded to the host as is, so DNS is served by the gateway,
 // not by slirp4netns' separate 10.0.2.3.
 const (
-	DefaultSubnet = "10.0.2.0/24"
-	DefaultMTU    = 65520
-	DeviceName    = "tap0"
+	DeviceName = "tap0"
 
 	GatewayIP      = "10.0.2.2"
 	DNSIP          = GatewayIP
@@ -58,11 +58,11 @@ func AddrsFor(subnet netip.Prefix) (Addrs, error) {
 	}, nil
 }
 
-// DefaultAddrs are the addresses in DefaultSubnet.
+// DefaultAddrs are the addresses in the daemon's default uplink subnet.
 func DefaultAddrs() Addrs {
-	a, err := AddrsFor(netip.MustParsePrefix(DefaultSubnet))
+	a, err := AddrsFor(netip.MustParsePrefix(config.DefaultUplinkSubnet))
 	if err != nil {
-		panic(err) // DefaultSubnet is a constant
+		panic(err) // a constant
 	}
 	return a
 }

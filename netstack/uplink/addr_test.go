@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"warren/internal/config"
 )
 
 func TestAddrsFor(t *testing.T) {
@@ -51,7 +53,7 @@ func TestDefaultAddrsMatchConstants(t *testing.T) {
 		{"DNSIP", a.DNS.String(), DNSIP},
 		{"HostLoopbackIP", a.Gateway.String(), HostLoopbackIP},
 		{"ChildIP", a.Child.String(), ChildIP},
-		{"DefaultSubnet", a.Subnet.String(), DefaultSubnet},
+		{"DefaultUplinkSubnet", a.Subnet.String(), config.DefaultUplinkSubnet},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %s, derived %s", c.name, c.want, c.got)
@@ -68,9 +70,8 @@ func TestNewParentDriverOptions(t *testing.T) {
 	}{
 		{name: "defaults", mtu: 65520},
 		{name: "mtu 1500", opts: Options{MTU: 1500}, mtu: 1500},
-		{name: "mtu too big", opts: Options{MTU: 65521}, err: "out of range"},
-		{name: "bad subnet", opts: Options{Subnet: "10.0.2.0"}, err: "subnet"},
-		{name: "small subnet", opts: Options{Subnet: "10.0.2.0/28"}, err: "too small"},
+		{name: "v6 subnet", opts: Options{Subnet: netip.MustParsePrefix("fd00::/64")}, err: "IPv4"},
+		{name: "small subnet", opts: Options{Subnet: netip.MustParsePrefix("10.0.2.0/28")}, err: "too small"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,21 +94,22 @@ func TestNewParentDriverOptions(t *testing.T) {
 
 func TestGatewayConfigHostLoopback(t *testing.T) {
 	gw := tcpip.AddrFrom4([4]byte{10, 0, 2, 2})
-	for _, disable := range []bool{false, true} {
-		d, err := NewParentDriver(Options{DisableHostLoopback: disable})
+	for _, open := range []bool{false, true} {
+		d, err := NewParentDriver(Options{HostLoopback: open})
 		if err != nil {
 			t.Fatal(err)
 		}
 		c := d.(*parentDriver).gatewayConfig()
-		if c.addrs != DefaultAddrs() || c.mtu != DefaultMTU {
+		if c.addrs != DefaultAddrs() || c.mtu != config.DefaultMTU {
 			t.Fatalf("config %+v", c)
 		}
 		got, mapped := c.nat[gw]
-		if mapped == disable || (mapped && got.String() != "127.0.0.1") {
-			t.Fatalf("disable=%v: NAT = %v", disable, c.nat)
+		if mapped != open || (mapped && got.String() != "127.0.0.1") {
+			t.Fatalf("open=%v: NAT = %v", open, c.nat)
 		}
-		if (c.refuse == gw) != disable {
-			t.Fatalf("disable=%v: refuse = %v", disable, c.refuse)
+		// Closed, the gateway leads to the host's own address instead.
+		if (c.hostAddr != nil) == open {
+			t.Fatalf("open=%v: hostAddr set = %v", open, c.hostAddr != nil)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 
 	"github.com/containers/gvisor-tap-vsock/pkg/services/dns"
@@ -47,11 +48,14 @@ const (
 const tcpBufferMax = 4 << 20
 
 type gatewayConfig struct {
-	addrs    Addrs
-	mtu      int
-	mac      tcpip.LinkAddress
-	nat      map[tcpip.Address]tcpip.Address
-	refuse   tcpip.Address // if set, TCP/UDP to it is refused (host loopback disabled)
+	addrs Addrs
+	mtu   int
+	mac   tcpip.LinkAddress
+	nat   map[tcpip.Address]tcpip.Address
+	// hostAddr, when set, is where the gateway address leads: looked up
+	// for each new flow, since a laptop's address changes with its network.
+	// Without one, the gateway's TCP and UDP are refused.
+	hostAddr func() (netip.Addr, bool)
 	closedFn func(tcpip.Error)
 }
 
@@ -77,11 +81,18 @@ func startGateway(c gatewayConfig, tapFD int) (*gateway, error) {
 	}
 	g := &gateway{stack: s}
 	var natLock sync.Mutex
+	gw := tcpip.AddrFrom4(c.addrs.Gateway.As4())
+	if _, mapped := c.nat[gw]; !mapped && c.hostAddr == nil {
+		c.hostAddr = func() (netip.Addr, bool) { return netip.Addr{}, false }
+	}
+	toHost := func(handle func(stack.TransportEndpointID, *stack.PacketBuffer) bool) func(stack.TransportEndpointID, *stack.PacketBuffer) bool {
+		return gatewayToHost(gw, c.hostAddr, c.nat, &natLock, handle)
+	}
 	// Link-local (169.254.169.254 among it) reaches the host's network, as
 	// with slirp4netns and RootlessKit's drivers.
-	s.SetTransportProtocolHandler(tcp.ProtocolNumber, refusing(c.refuse, forwarder.TCP(s, c.nat, &natLock, true).HandlePacket))
-	s.SetTransportProtocolHandler(udp.ProtocolNumber, refusing(c.refuse, forwarder.UDP(s, c.nat, &natLock, true).HandlePacket))
-	if err := g.startDNS(c.addrs, c.refuse.BitLen() == 0); err != nil {
+	s.SetTransportProtocolHandler(tcp.ProtocolNumber, toHost(forwarder.TCP(s, c.nat, &natLock, true).HandlePacket))
+	s.SetTransportProtocolHandler(udp.ProtocolNumber, toHost(forwarder.UDP(s, c.nat, &natLock, true).HandlePacket))
+	if err := g.startDNS(c.addrs); err != nil {
 		g.close()
 		return nil, err
 	}
@@ -138,27 +149,37 @@ func setTCPOptions(s *stack.Stack) error {
 	return nil
 }
 
-// refusing wraps a forwarder so that it does not handle packets to addr:
-// the stack then answers them itself, with a TCP RST or an ICMP port
-// unreachable, as a closed port would. Without it, the gateway address
-// (no NAT entry when the host's loopback is disabled) would be dialled on
-// the host's own network. DNS on the gateway is unaffected: its endpoints
-// take packets before this default handler sees them.
-func refusing(addr tcpip.Address, handle func(stack.TransportEndpointID, *stack.PacketBuffer) bool) func(stack.TransportEndpointID, *stack.PacketBuffer) bool {
-	if addr == (tcpip.Address{}) {
+// gatewayToHost points the gateway address at the host's address before a
+// new flow to it reaches the forwarder, which dials whatever the NAT table
+// says. When hostAddr is nil the NAT table's fixed entry (the host's
+// 127.0.0.1) stands. When there is no host address the forwarder does not
+// handle the packet: the stack then answers it itself, with a TCP RST or an
+// ICMP port unreachable, as a closed port would; without that the gateway
+// address would be dialled on the host's own network. DNS on the gateway is
+// unaffected: its endpoints take packets before this default handler.
+func gatewayToHost(gw tcpip.Address, hostAddr func() (netip.Addr, bool), nat map[tcpip.Address]tcpip.Address, natLock *sync.Mutex,
+	handle func(stack.TransportEndpointID, *stack.PacketBuffer) bool) func(stack.TransportEndpointID, *stack.PacketBuffer) bool {
+	if hostAddr == nil {
 		return handle
 	}
 	return func(id stack.TransportEndpointID, pkt *stack.PacketBuffer) bool {
-		if id.LocalAddress == addr {
+		if id.LocalAddress != gw {
+			return handle(id, pkt)
+		}
+		host, ok := hostAddr()
+		if !ok {
 			return false
 		}
+		natLock.Lock()
+		nat[gw] = tcpip.AddrFrom4(host.As4())
+		natLock.Unlock()
 		return handle(id, pkt)
 	}
 }
 
 // startDNS serves DNS on the gateway address, answering from the host's
 // resolver (and /etc/hosts), as gvisor-tap-vsock's VirtualNetwork does.
-func (g *gateway) startDNS(a Addrs, hostLoopback bool) error {
+func (g *gateway) startDNS(a Addrs) error {
 	addr := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(a.DNS.As4()), Port: dnsPort}
 	u, err := gonet.DialUDP(g.stack, &addr, nil, ipv4.ProtocolNumber)
 	if err != nil {
@@ -170,7 +191,7 @@ func (g *gateway) startDNS(a Addrs, hostLoopback bool) error {
 		return fmt.Errorf("dns tcp: %w", err)
 	}
 	g.tcp = l
-	srv, err := dns.NewWithUpstreamResolver(u, l, dnsZones(a, hostLoopback), hostResolver{net.DefaultResolver})
+	srv, err := dns.NewWithUpstreamResolver(u, l, dnsZones(a), hostResolver{net.DefaultResolver})
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
@@ -180,17 +201,15 @@ func (g *gateway) startDNS(a Addrs, hostLoopback bool) error {
 	return nil
 }
 
-// HostName is the name of the host's loopback in the uplink's DNS, as in
+// HostName is the name of the host (the gateway) in the uplink's DNS, as in
 // every container's /etc/hosts, so resolvers that skip /etc/hosts (nslookup,
 // dig, musl's getaddrinfo with some configs) find it too.
 const HostName = "host.warren.internal"
 
 // dnsZones answers HostName locally, and nothing else of warren.internal.
-func dnsZones(a Addrs, hostLoopback bool) []types.Zone {
+func dnsZones(a Addrs) []types.Zone {
 	zone := types.Zone{Name: "warren.internal."}
-	if hostLoopback {
-		zone.Records = []types.Record{{Name: "host", IP: net.IP(a.Gateway.AsSlice())}}
-	}
+	zone.Records = []types.Record{{Name: "host", IP: net.IP(a.Gateway.AsSlice())}}
 	return []types.Zone{zone}
 }
 

@@ -40,9 +40,12 @@ func nsrun(t *testing.T, flags ...string) func(script string) (string, error) {
 
 // hostTCP serves the host's loopback: it reads a line and answers "pong:"
 // and the line, so data crosses both ways.
-func hostTCP(t *testing.T) int {
+func hostTCP(t *testing.T) int { return hostTCPOn(t, "127.0.0.1") }
+
+// hostTCPOn is hostTCP on the host's address ip.
+func hostTCPOn(t *testing.T, ip string) int {
 	t.Helper()
-	return int(nettest.ServeTCP(t, "127.0.0.1:0", func(c *net.TCPConn) {
+	return int(nettest.ServeTCP(t, net.JoinHostPort(ip, "0"), func(c *net.TCPConn) {
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		c.Write([]byte("pong:" + line))
 	}).Port())
@@ -87,5 +90,15 @@ func TestNamespaceHostLoopbackDisabled(t *testing.T) {
 	}
 	if !strings.Contains(out, "REFUSED") || strings.Contains(out, "pong") {
 		t.Fatalf("the gateway reached the host's loopback:\n%s", out)
+	}
+	// The gateway still leads to the host's own address, as Docker's
+	// bridge gateway does.
+	host, ok := HostAddr()
+	if !ok {
+		t.Fatal("HostAddr found no address")
+	}
+	port := strconv.Itoa(hostTCPOn(t, host.String()))
+	if out, err := run("echo ping | busybox nc -w 5 " + GatewayIP + " " + port); err != nil || !strings.Contains(out, "pong:ping") {
+		t.Fatalf("the gateway did not reach the host's %s:%s: %v\n%s", host, port, err, out)
 	}
 }

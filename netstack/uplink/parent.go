@@ -16,6 +16,8 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/messages"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network"
 	"gvisor.dev/gvisor/pkg/tcpip"
+
+	"warren/internal/config"
 )
 
 // DriverName is what RootlessKit's API reports as the network driver.
@@ -26,35 +28,29 @@ const DriverName = "warren-uplink"
 // look the same across restarts.
 const gatewayMAC = "5a:94:ef:e4:0c:dd"
 
-// Options configure the parent driver. Zero values take the defaults.
+// Options configure the parent driver. Zero MTU and Subnet take the
+// daemon's defaults (internal/config); the daemon validated its own.
 type Options struct {
-	MTU    int    // tap0's MTU; default DefaultMTU
-	Subnet string // IPv4 CIDR of the uplink; default DefaultSubnet
-	// DisableHostLoopback stops the gateway address from reaching the host's
-	// 127.0.0.1 (like slirp4netns --disable-host-loopback); DNS still works.
-	DisableHostLoopback bool
-	Logger              io.Writer // the driver's own messages; default discarded
+	MTU    int          // tap0's MTU
+	Subnet netip.Prefix // the uplink's IPv4 network
+	// HostLoopback maps the gateway address to the host's 127.0.0.1. Without
+	// it (the default, like slirp4netns --disable-host-loopback) the gateway
+	// leads to the host's own non-loopback address (HostAddr), as Docker's
+	// bridge gateway does; DNS works either way.
+	HostLoopback bool
+	Logger       io.Writer // the driver's own messages; default discarded
 }
 
 // NewParentDriver returns the driver half that runs in the parent, on the
 // host, and owns the netstack.
 func NewParentDriver(opts Options) (network.ParentDriver, error) {
 	if opts.MTU == 0 {
-		opts.MTU = DefaultMTU
+		opts.MTU = config.DefaultMTU
 	}
-	// 65521 and up cannot be carried: the switch reads frames into 128 KiB
-	// and an IPv4 packet is at most 65535 bytes.
-	if opts.MTU < 68 || opts.MTU > DefaultMTU {
-		return nil, fmt.Errorf("uplink: mtu %d out of range 68-%d", opts.MTU, DefaultMTU)
+	if !opts.Subnet.IsValid() {
+		opts.Subnet = netip.MustParsePrefix(config.DefaultUplinkSubnet)
 	}
-	if opts.Subnet == "" {
-		opts.Subnet = DefaultSubnet
-	}
-	subnet, err := netip.ParsePrefix(opts.Subnet)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: subnet: %w", err)
-	}
-	addrs, err := AddrsFor(subnet)
+	addrs, err := AddrsFor(opts.Subnet)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +77,8 @@ func (d *parentDriver) Info(context.Context) (*api.NetworkDriverInfo, error) {
 
 // ConfigureNetwork opens the socket the child hands tap0 over; the netstack
 // starts when the fd arrives. The tap itself is created by the child, so
-// childPID and detachedNetNSPath are not needed here.
+// childPID and detachedNetNSPath are not needed here. It also serves the
+// engine's own dials to the host's loopback (LoopbackSocket).
 func (d *parentDriver) ConfigureNetwork(_ int, stateDir, _ string) (*messages.ParentInitNetworkDriverCompleted, func() error, error) {
 	srv, err := listen(filepath.Join(stateDir, "uplink"), d.gatewayConfig(), d.opts.Logger)
 	if err != nil {
@@ -92,7 +89,7 @@ func (d *parentDriver) ConfigureNetwork(_ int, stateDir, _ string) (*messages.Pa
 }
 
 // gatewayConfig is the netstack's configuration: the gateway address leads
-// to the host's loopback unless that is disabled.
+// to the host's loopback when that is open, else to the host's address.
 func (d *parentDriver) gatewayConfig() gatewayConfig {
 	mac, _ := net.ParseMAC(gatewayMAC)
 	c := gatewayConfig{
@@ -102,10 +99,10 @@ func (d *parentDriver) gatewayConfig() gatewayConfig {
 		nat:   map[tcpip.Address]tcpip.Address{},
 	}
 	gw := tcpip.AddrFrom4(d.addrs.Gateway.As4())
-	if d.opts.DisableHostLoopback {
-		c.refuse = gw
-	} else {
+	if d.opts.HostLoopback {
 		c.nat[gw] = tcpip.AddrFrom4([4]byte{127, 0, 0, 1})
+	} else {
+		c.hostAddr = HostAddr
 	}
 	return c
 }
@@ -127,6 +124,7 @@ type server struct {
 	dir      string
 	sockPath string
 	ln       *net.UnixListener
+	lo       *net.UnixListener // the engine's dials to the host's loopback
 	config   gatewayConfig
 	log      io.Writer
 
@@ -156,13 +154,22 @@ func listen(dir string, config gatewayConfig, log io.Writer) (*server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("uplink: listen: %w", err)
 	}
+	lo, err := listenLoopback(filepath.Join(dir, loopbackSock))
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &server{dir: dir, sockPath: sock, ln: ln, config: config, log: log, ctx: ctx, cancel: cancel}, nil
+	return &server{dir: dir, sockPath: sock, ln: ln, lo: lo, config: config, log: log, ctx: ctx, cancel: cancel}, nil
 }
 
 func (s *server) start() {
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.serve()
+	go func() {
+		defer s.wg.Done()
+		serveLoopback(s.ctx, s.lo, s.log)
+	}()
 }
 
 func (s *server) serve() {
@@ -227,7 +234,7 @@ func (s *server) adopt(conn *net.UnixConn) error {
 // the socket.
 func (s *server) close() error {
 	s.cancel()
-	err := s.ln.Close()
+	err := errors.Join(s.ln.Close(), s.lo.Close())
 	s.mu.Lock()
 	for _, a := range s.gateways {
 		a.gw.close()

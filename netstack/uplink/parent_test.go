@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"warren/internal/config"
 )
 
 // fakeTap returns a datagram socket pair: the first end stands in for the tap
@@ -66,7 +68,7 @@ func TestParentAnswersARP(t *testing.T) {
 	// gvisor-tap-vsock never stops; count from here on.
 	baseline := runtime.NumGoroutine()
 
-	if msg.IP != ChildIP || msg.Gateway != GatewayIP || msg.Netmask != 24 || msg.MTU != DefaultMTU || msg.Dev != DeviceName {
+	if msg.IP != ChildIP || msg.Gateway != GatewayIP || msg.Netmask != 24 || msg.MTU != config.DefaultMTU || msg.Dev != DeviceName {
 		t.Fatalf("child message %+v", msg)
 	}
 	if len(msg.DNS) != 1 || msg.DNS[0] != DNSIP {

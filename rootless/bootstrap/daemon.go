@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"slices"
@@ -19,110 +18,20 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"warren/internal/config"
 	"warren/netstack/uplink"
 	"warren/portfwd/forward"
 )
 
-// DaemonOptions configure `warren daemon`. Start from DefaultDaemonOptions:
-// the zero value turns inter-container traffic off.
-type DaemonOptions struct {
-	Paths Paths
-	// MTU of the uplink tap0 (and, through the engine, of the bridge).
-	MTU int
-	// Subnet of the containers' bridge, "172.17.0.0/16" as Docker's.
-	Subnet string
-	// DisableHostLoopback stops the uplink's gateway from reaching the host's
-	// 127.0.0.1.
-	DisableHostLoopback bool
-	// ICC lets containers on the bridge talk to each other (Docker's --icc).
-	ICC bool
-	// PortRange is where -P picks host ports, "49153-65535".
-	PortRange string
-	Debug     bool
-
-	propagation string // chosen by RunDaemon, handed to the child
-}
-
-// Defaults of the daemon's options, Docker's where Docker has one.
-const (
-	DefaultMTU       = 65520
-	DefaultSubnet    = "172.17.0.0/16"
-	DefaultPortRange = "49153-65535"
-)
-
-// uplinkCIDR is the namespace's uplink network, numbered as slirp4netns
-// does: tap0 10.0.2.100, gateway, DNS and the host's loopback 10.0.2.2.
-const uplinkCIDR = "10.0.2.0/24"
-
-// DefaultDaemonOptions are the options of a plain `warren daemon`.
-func DefaultDaemonOptions(p Paths) DaemonOptions {
-	return DaemonOptions{Paths: p, MTU: DefaultMTU, Subnet: DefaultSubnet, ICC: true, PortRange: DefaultPortRange}
-}
-
-// validate fills unset fields with their defaults and checks the rest, so
-// that a mistake fails here in one line, not later inside the namespace.
-func (o DaemonOptions) validate() (DaemonOptions, error) {
-	if o.MTU == 0 {
-		o.MTU = DefaultMTU
-	}
-	if o.Subnet == "" {
-		o.Subnet = DefaultSubnet
-	}
-	if o.PortRange == "" {
-		o.PortRange = DefaultPortRange
-	}
-	if o.MTU < 1280 || o.MTU > 65520 {
-		return o, fmt.Errorf("invalid --mtu %d: want 1280-65520", o.MTU)
-	}
-	if p, err := netip.ParsePrefix(o.Subnet); err != nil || !p.Addr().Is4() {
-		return o, fmt.Errorf("invalid --subnet %q: want an IPv4 CIDR such as %s", o.Subnet, DefaultSubnet)
-	}
-	if lo, hi, ok := strings.Cut(o.PortRange, "-"); !ok || !validPortRange(lo, hi) {
-		return o, fmt.Errorf("invalid --port-range %q: want START-END such as %s", o.PortRange, DefaultPortRange)
-	}
-	if o.Paths.RuntimeDir == "" || o.Paths.DataDir == "" {
-		return o, errors.New("daemon paths are not set")
-	}
-	var err error
-	o.Paths, err = o.Paths.abs()
-	return o, err
-}
-
-func validPortRange(lo, hi string) bool {
-	a, err1 := strconv.ParseUint(lo, 10, 16)
-	b, err2 := strconv.ParseUint(hi, 10, 16)
-	return err1 == nil && err2 == nil && a > 0 && a <= b
-}
-
 // EngineArgs is the engine's command line after `warren __engine`: the
-// folders always, each network option only when it differs from its
-// default (which the engine shares), so that an engine that predates an
-// option still starts with the defaults.
-func EngineArgs(o DaemonOptions) []string {
-	args := []string{"--runtime-dir", o.Paths.RuntimeDir, "--data-dir", o.Paths.DataDir}
-	if o.MTU != 0 && o.MTU != DefaultMTU {
-		args = append(args, "--mtu", strconv.Itoa(o.MTU))
-	}
-	if o.Subnet != "" && o.Subnet != DefaultSubnet {
-		args = append(args, "--subnet", o.Subnet)
-	}
-	if o.DisableHostLoopback {
-		args = append(args, "--disable-host-loopback")
-	}
-	if !o.ICC {
-		args = append(args, "--icc=false")
-	}
-	if o.PortRange != "" && o.PortRange != DefaultPortRange {
-		args = append(args, "--port-range", o.PortRange)
-	}
-	if o.Debug {
-		args = append(args, "--debug")
-	}
-	return args
+// daemon's whole Config in its one encoded form.
+func EngineArgs(cfg config.Config) []string {
+	return []string{"--config", cfg.Encode()}
 }
 
-// EnvRootlessKitAPI tells the engine where RootlessKit's API socket is (it
-// adds published ports there). RootlessKit also sets ROOTLESSKIT_STATE_DIR,
+// EnvRootlessKitAPI names RootlessKit's API socket for programs in the
+// namespace other than the engine, which takes it from its Config
+// (Paths.RootlessKitAPISocket). RootlessKit also sets ROOTLESSKIT_STATE_DIR,
 // whose api.sock is the same file.
 const EnvRootlessKitAPI = "WARREN_ROOTLESSKIT_API"
 
@@ -144,9 +53,9 @@ const (
 )
 
 // childConfig is what the parent tells its re-executed child: the engine's
-// command line. It travels in the environment because RootlessKit
-// re-executes the child with the parent's arguments, and again to gain
-// capabilities.
+// command line, which carries the daemon's Config encoded. It travels in
+// the environment because RootlessKit re-executes the child with the
+// parent's arguments, and again to gain capabilities.
 type childConfig struct {
 	Engine      []string `json:"engine"`
 	Debug       bool     `json:"debug"`
@@ -155,18 +64,21 @@ type childConfig struct {
 
 // RunDaemon runs the daemon in the foreground until it is told to stop
 // (SIGTERM or SIGINT, forwarded to the engine, or ctx) or its engine exits.
-func RunDaemon(ctx context.Context, opts DaemonOptions) error {
-	opts, err := opts.validate()
-	if err != nil {
+func RunDaemon(ctx context.Context, cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	setupLogging(opts.Debug)
+	var err error
+	if cfg.Paths, err = cfg.Paths.Abs(); err != nil {
+		return err
+	}
+	setupLogging(cfg.Debug)
 	addSbinToPath()
 	if err := preflight(); err != nil {
 		return err
 	}
-	p := opts.Paths
-	if err := p.makeDirs(); err != nil {
+	p := cfg.Paths
+	if err := p.MakeDirs(); err != nil {
 		return err
 	}
 	lock, err := lockDaemon(p)
@@ -174,6 +86,11 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 		return err
 	}
 	defer lock.Close()
+	dataLock, err := lockData(p)
+	if err != nil {
+		return err
+	}
+	defer dataLock.Close()
 	// Holding the lock, whatever is left in the runtime dir is a killed
 	// daemon's: clear it so that it cannot get in the way.
 	if err := clearStale(p); err != nil {
@@ -181,12 +98,12 @@ func RunDaemon(ctx context.Context, opts DaemonOptions) error {
 	}
 	defer os.Remove(p.Socket())
 
-	opts.propagation = propagation()
-	popt, err := parentOpt(opts)
+	prop := propagation()
+	popt, err := parentOpt(cfg, prop)
 	if err != nil {
 		return err
 	}
-	if err := exportChildEnv(opts); err != nil {
+	if err := exportChildEnv(cfg, prop); err != nil {
 		return err
 	}
 	stop := context.AfterFunc(ctx, func() {
@@ -246,8 +163,8 @@ func addSbinToPath() {
 
 // lockDaemon takes the per-user daemon lock and writes our pid in it. The
 // kernel drops the lock when the process dies, however it dies.
-func lockDaemon(p Paths) (*os.File, error) {
-	f, err := os.OpenFile(p.lockFile(), os.O_RDWR|os.O_CREATE, 0o600)
+func lockDaemon(p config.Paths) (*os.File, error) {
+	f, err := os.OpenFile(p.LockFile(), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open daemon lock: %w", err)
 	}
@@ -256,7 +173,7 @@ func lockDaemon(p Paths) (*os.File, error) {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, alreadyRunning(f)
 		}
-		return nil, fmt.Errorf("lock %s: %w", p.lockFile(), err)
+		return nil, fmt.Errorf("lock %s: %w", p.LockFile(), err)
 	}
 	pid := strconv.Itoa(os.Getpid())
 	if _, err := f.WriteAt([]byte(pid), 0); err != nil {
@@ -280,9 +197,50 @@ func alreadyRunning(lock *os.File) error {
 	return errors.New("a daemon is already running for this user")
 }
 
+// lockData takes the data folder's lock, which the daemon holds for its
+// whole life, and writes our pid and socket in it. The runtime folder's lock
+// alone lets a second daemon with another runtime folder share the data: it
+// would mark the first one's running containers exited, start them again on
+// the same overlay folders and delete them.
+func lockData(p config.Paths) (*os.File, error) {
+	f, err := os.OpenFile(p.DataLockFile(), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open data folder lock: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, dataInUse(f, p.DataDir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", p.DataLockFile(), err)
+	}
+	owner := fmt.Sprintf("%d %s\n", os.Getpid(), p.Socket())
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write data folder lock: %w", err)
+	}
+	if _, err := f.WriteAt([]byte(owner), 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write data folder lock: %w", err)
+	}
+	return f, nil
+}
+
+// dataInUse names the daemon that holds the data folder, from what it wrote
+// in the lock ("<pid> <socket>").
+func dataInUse(lock *os.File, dataDir string) error {
+	buf := make([]byte, 4096)
+	n, _ := lock.ReadAt(buf, 0)
+	pid, sock, _ := strings.Cut(strings.TrimSpace(string(buf[:n])), " ")
+	if _, err := strconv.Atoi(pid); err != nil || sock == "" {
+		return fmt.Errorf("the data folder %s is in use by another warren daemon", dataDir)
+	}
+	return fmt.Errorf("the data folder %s is in use by another warren daemon (pid %s, socket %s)", dataDir, pid, sock)
+}
+
 // lockHeld tells whether some daemon holds the lock, running or starting.
-func lockHeld(p Paths) bool {
-	f, err := os.Open(p.lockFile())
+func lockHeld(p config.Paths) bool {
+	f, err := os.Open(p.LockFile())
 	if err != nil {
 		return false
 	}
@@ -294,7 +252,7 @@ func lockHeld(p Paths) bool {
 }
 
 // clearStale removes a killed daemon's socket and RootlessKit state.
-func clearStale(p Paths) error {
+func clearStale(p config.Paths) error {
 	if err := os.Remove(p.Socket()); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove stale socket: %w", err)
 	}
@@ -307,9 +265,9 @@ func clearStale(p Paths) error {
 // parentOpt configures RootlessKit's parent as rootless Docker does: new
 // user, mount, network, pid, uts and ipc namespaces with the whole subid
 // range mapped, the gvisor-tap-vsock uplink and the builtin port driver.
-func parentOpt(o DaemonOptions) (parent.Opt, error) {
-	stateDir := o.Paths.RootlessKitDir()
-	nd, err := networkDriver(o)
+func parentOpt(cfg config.Config, propagation string) (parent.Opt, error) {
+	stateDir := cfg.RootlessKitDir()
+	nd, err := networkDriver(cfg)
 	if err != nil {
 		return parent.Opt{}, err
 	}
@@ -329,7 +287,7 @@ func parentOpt(o DaemonOptions) (parent.Opt, error) {
 		CreateIPCNS:              true,
 		ParentEUIDEnvKey:         envParentEUID,
 		ParentEGIDEnvKey:         envParentEGID,
-		Propagation:              o.propagation,
+		Propagation:              propagation,
 		SubidSource:              parent.SubidSourceAuto,
 	}, nil
 }
@@ -351,9 +309,9 @@ func propagation() string {
 // forwarders and DNS on a gVisor stack reading it directly — RootlessKit's
 // stock gvisor-tap-vsock driver copies every frame through the child and
 // gvisor-tap-vsock's switch (1.5x slower out, 2.4x in, in its benchmark).
-func networkDriver(o DaemonOptions) (network.ParentDriver, error) {
+func networkDriver(cfg config.Config) (network.ParentDriver, error) {
 	d, err := uplink.NewParentDriver(uplink.Options{
-		MTU: o.MTU, Subnet: uplinkCIDR, DisableHostLoopback: o.DisableHostLoopback, Logger: debugWriter{"network"},
+		MTU: cfg.MTU, Subnet: cfg.Uplink(), HostLoopback: cfg.HostLoopback, Logger: debugWriter{"network"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("network driver: %w", err)
@@ -376,20 +334,20 @@ func portDriver(stateDir string) (port.ParentDriver, error) {
 
 // exportChildEnv puts what the child and the engine need in our
 // environment, which RootlessKit hands down to both.
-func exportChildEnv(o DaemonOptions) error {
+func exportChildEnv(cfg config.Config, propagation string) error {
 	engine := []string{"/proc/self/exe", "__engine"}
 	if c := os.Getenv(envEngineCmd); c != "" {
 		engine = strings.Fields(c)
 	}
-	cfg, err := json.Marshal(childConfig{Engine: append(engine, EngineArgs(o)...), Debug: o.Debug, Propagation: o.propagation})
+	child, err := json.Marshal(childConfig{Engine: append(engine, EngineArgs(cfg)...), Debug: cfg.Debug, Propagation: propagation})
 	if err != nil {
 		return err
 	}
 	set := map[string]string{
-		envChildConfig:    string(cfg),
-		EnvRootlessKitAPI: o.Paths.RootlessKitAPISocket(),
-		EnvRuntimeDir:     o.Paths.RuntimeDir,
-		EnvDataDir:        o.Paths.DataDir,
+		envChildConfig:       string(child),
+		EnvRootlessKitAPI:    cfg.RootlessKitAPISocket(),
+		config.EnvRuntimeDir: cfg.RuntimeDir,
+		config.EnvDataDir:    cfg.DataDir,
 	}
 	for k, v := range set {
 		if err := os.Setenv(k, v); err != nil {

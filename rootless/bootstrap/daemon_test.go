@@ -22,6 +22,8 @@ import (
 	"warren/internal/nstest"
 	"warren/internal/testenv"
 	"warren/portfwd/forward"
+
+	"warren/internal/config"
 )
 
 // The tests below run the real bootstrap as the unprivileged test user
@@ -82,14 +84,14 @@ func newRig(t *testing.T, u nstest.User) *rig {
 		uid: uint32(u.Uid), gid: uint32(u.Gid), name: u.Name, user: u}
 }
 
-func (r *rig) paths() Paths { return Paths{RuntimeDir: r.run, DataDir: r.data} }
+func (r *rig) paths() config.Paths { return config.Paths{RuntimeDir: r.run, DataDir: r.data} }
 
 // command runs the test binary as the rig's user with its folders.
 func (r *rig) command(args ...string) *exec.Cmd {
 	cmd := r.user.Command(r.bin, args...)
 	cmd.Env = append(cmd.Env,
 		"HOME=/tmp", // nobody's home does not exist
-		EnvRuntimeDir+"="+r.run, EnvDataDir+"="+r.data,
+		config.EnvRuntimeDir+"="+r.run, config.EnvDataDir+"="+r.data,
 		envEngineCmd+"="+r.bin+" __fakeengine",
 	)
 	return cmd
@@ -244,10 +246,10 @@ func TestDaemonLifecycle(t *testing.T) {
 	if want := wantIDMap(t, r.gid, gids, r.name); fi.GIDMap != want {
 		t.Errorf("gid_map:\n%s\nwant:\n%s", fi.GIDMap, want)
 	}
-	if len(fi.TapAddrs) == 0 || fi.TapAddrs[0] != "10.0.2.100/24" || fi.TapMTU != DefaultMTU {
-		t.Errorf("tap0: %v mtu %d, want 10.0.2.100/24 mtu %d", fi.TapAddrs, fi.TapMTU, DefaultMTU)
+	if len(fi.TapAddrs) == 0 || fi.TapAddrs[0] != "10.0.2.100/24" || fi.TapMTU != config.DefaultMTU {
+		t.Errorf("tap0: %v mtu %d, want 10.0.2.100/24 mtu %d", fi.TapAddrs, fi.TapMTU, config.DefaultMTU)
 	}
-	if want := []string{"--runtime-dir", r.run, "--data-dir", r.data}; strings.Join(fi.Args, " ") != strings.Join(want, " ") {
+	if want := EngineArgs(config.Defaults(r.paths())); strings.Join(fi.Args, " ") != strings.Join(want, " ") {
 		t.Errorf("engine args %q, want %q", fi.Args, want)
 	}
 	if fi.APISocket != r.paths().RootlessKitAPISocket() {
@@ -341,7 +343,7 @@ func TestEnsureDaemonConcurrent(t *testing.T) {
 // killByLock stops the background daemon whose pid is in the lock.
 func (r *rig) killByLock(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(r.paths().lockFile())
+	b, err := os.ReadFile(r.paths().LockFile())
 	if err != nil {
 		return
 	}

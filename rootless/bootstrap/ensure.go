@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"warren/internal/config"
 )
 
 // How EnsureDaemon waits for a daemon it started: the socket usually
@@ -26,11 +28,11 @@ const (
 // `warren daemon` in the background first if nothing answers. Several CLI
 // processes may race here: the daemon lock lets one daemon win, the others'
 // daemons exit, and every caller ends up talking to the winner.
-func EnsureDaemon(p Paths) error {
+func EnsureDaemon(p config.Paths) error {
 	if ping(p.Socket()) == nil {
 		return nil
 	}
-	if err := p.makeDirs(); err != nil {
+	if err := p.MakeDirs(); err != nil {
 		return err
 	}
 	d, err := startDetached(p)
@@ -71,7 +73,7 @@ type started struct {
 
 // startDetached launches `warren daemon` in its own session, so that the
 // terminal's signals and the CLI's exit do not reach it, writing to the log.
-func startDetached(p Paths) (*started, error) {
+func startDetached(p config.Paths) (*started, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("start the warren daemon: %w", err)
@@ -87,7 +89,7 @@ func startDetached(p Paths) (*started, error) {
 		return nil, fmt.Errorf("open daemon log: %w", err)
 	}
 	cmd := exec.Command(exe, "daemon")
-	cmd.Env = append(os.Environ(), p.env()...)
+	cmd.Env = append(os.Environ(), p.Env()...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -111,7 +113,7 @@ func trimLog(path string) {
 
 // waitReady polls the socket until the daemon answers. If ours exits and no
 // other daemon holds the lock, the daemon failed: its last words say why.
-func (s *started) waitReady(p Paths) error {
+func (s *started) waitReady(p config.Paths) error {
 	deadline := time.Now().Add(startTimeout)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()

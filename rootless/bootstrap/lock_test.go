@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"warren/internal/config"
 )
 
 func TestLockDaemon(t *testing.T) {
-	p := Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
+	p := config.Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
 	if lockHeld(p) {
 		t.Fatal("lock held before anyone took it")
 	}
@@ -38,9 +40,47 @@ func TestLockDaemon(t *testing.T) {
 	again.Close()
 }
 
+// A second daemon on the same data folder, whatever its runtime folder,
+// is refused in one line that names the first.
+func TestLockData(t *testing.T) {
+	data := t.TempDir()
+	p := config.Paths{RuntimeDir: t.TempDir(), DataDir: data}
+	first, err := lockData(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := config.Paths{RuntimeDir: t.TempDir(), DataDir: data}
+	want := fmt.Sprintf("the data folder %s is in use by another warren daemon (pid %d, socket %s)", data, os.Getpid(), p.Socket())
+	if _, err := lockData(other); err == nil || err.Error() != want {
+		t.Fatalf("second lock: %v, want %s", err, want)
+	}
+	first.Close()
+	again, err := lockData(other)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again.Close()
+}
+
+// The runtime folder may be the data folder: the two locks are two files.
+func TestLocksInOneFolder(t *testing.T) {
+	dir := t.TempDir()
+	p := config.Paths{RuntimeDir: dir, DataDir: dir}
+	run, err := lockDaemon(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	data, err := lockData(p)
+	if err != nil {
+		t.Fatalf("data lock in the runtime folder: %v", err)
+	}
+	data.Close()
+}
+
 func TestEnsureDaemonAnswering(t *testing.T) {
 	// A daemon already answering: EnsureDaemon starts nothing.
-	p := Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
+	p := config.Paths{RuntimeDir: t.TempDir(), DataDir: t.TempDir()}
 	l, err := net.Listen("unix", p.Socket())
 	if err != nil {
 		t.Fatal(err)

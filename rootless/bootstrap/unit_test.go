@@ -1,45 +1,12 @@
 package bootstrap
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
-)
 
-func TestResolvePaths(t *testing.T) {
-	home := func() (string, error) { return "/home/bob", nil }
-	noHome := func() (string, error) { return "", errors.New("$HOME is not defined") }
-	tests := []struct {
-		name    string
-		env     map[string]string
-		home    func() (string, error)
-		want    Paths
-		wantErr bool
-	}{
-		{"defaults", nil, home, Paths{"/tmp/warren-1000", "/home/bob/.local/share/warren"}, false},
-		{"xdg", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", "XDG_DATA_HOME": "/data"}, home,
-			Paths{"/run/user/1000/warren", "/data/warren"}, false},
-		{"warren overrides xdg", map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000", "WARREN_RUNTIME_DIR": "/r", "WARREN_DATA_DIR": "/d"}, noHome,
-			Paths{"/r", "/d"}, false},
-		{"no home", nil, noHome, Paths{}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := resolvePaths(func(k string) string { return tt.env[k] }, 1000, tt.home)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
-			}
-			if got != tt.want {
-				t.Errorf("got %+v, want %+v", got, tt.want)
-			}
-		})
-	}
-	p := Paths{"/run/user/1000/warren", "/d"}
-	if p.Socket() != "/run/user/1000/warren/warren.sock" || p.RootlessKitAPISocket() != "/run/user/1000/warren/rootlesskit/api.sock" {
-		t.Errorf("Socket %s, RootlessKitAPISocket %s", p.Socket(), p.RootlessKitAPISocket())
-	}
-}
+	"warren/internal/config"
+)
 
 const subuidFile = `# comment
 root:10000:5
@@ -145,53 +112,16 @@ func TestParseSysctlInt(t *testing.T) {
 	}
 }
 
-func TestValidateOptions(t *testing.T) {
-	p := Paths{"/r", "/d"}
-	ok := DefaultDaemonOptions(p)
-	if _, err := ok.validate(); err != nil {
-		t.Fatalf("defaults: %v", err)
-	}
-	zero, err := DaemonOptions{Paths: p}.validate()
-	if err != nil || zero.MTU != DefaultMTU || zero.Subnet != DefaultSubnet || zero.PortRange != DefaultPortRange {
-		t.Errorf("zero options: %+v, %v", zero, err)
-	}
-	for _, tt := range []struct {
-		name string
-		edit func(*DaemonOptions)
-		want string
-	}{
-		{"mtu", func(o *DaemonOptions) { o.MTU = 70000 }, "invalid --mtu 70000: want 1280-65520"},
-		{"subnet", func(o *DaemonOptions) { o.Subnet = "fd00::/64" }, `invalid --subnet "fd00::/64": want an IPv4 CIDR such as 172.17.0.0/16`},
-		{"range", func(o *DaemonOptions) { o.PortRange = "60000-50000" }, `invalid --port-range "60000-50000": want START-END such as 49153-65535`},
-		{"range form", func(o *DaemonOptions) { o.PortRange = "8080" }, `invalid --port-range "8080": want START-END such as 49153-65535`},
-	} {
-		o := ok
-		tt.edit(&o)
-		if _, err := o.validate(); err == nil || err.Error() != tt.want {
-			t.Errorf("%s: got %v, want %s", tt.name, err, tt.want)
-		}
-	}
-}
-
+// The engine gets the daemon's whole Config in its one encoded form.
 func TestEngineArgs(t *testing.T) {
-	p := Paths{"/r", "/d"}
-	def := DefaultDaemonOptions(p)
-	custom := def
-	custom.MTU, custom.Subnet, custom.DisableHostLoopback, custom.ICC, custom.PortRange, custom.Debug =
-		1500, "10.10.0.0/16", true, false, "50000-50100", true
-	tests := []struct {
-		name string
-		o    DaemonOptions
-		want []string
-	}{
-		{"defaults are left to the engine", def, []string{"--runtime-dir", "/r", "--data-dir", "/d"}},
-		{"every option", custom, []string{"--runtime-dir", "/r", "--data-dir", "/d", "--mtu", "1500",
-			"--subnet", "10.10.0.0/16", "--disable-host-loopback", "--icc=false", "--port-range", "50000-50100", "--debug"}},
+	c := config.Defaults(config.Paths{RuntimeDir: "/r", DataDir: "/d"})
+	c.MTU, c.HostLoopback, c.ICC = 1500, true, false
+	args := EngineArgs(c)
+	if len(args) != 2 || args[0] != "--config" {
+		t.Fatalf("EngineArgs = %q", args)
 	}
-	for _, tt := range tests {
-		if got := EngineArgs(tt.o); !slices.Equal(got, tt.want) {
-			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
-		}
+	if got, err := config.Decode(args[1]); err != nil || got != c {
+		t.Errorf("decoded %+v, %v; want %+v", got, err, c)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,28 +22,22 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
-	"warren/portfwd"
+	"warren/internal/config"
 	"warren/rootless/api"
-	"warren/rootless/image"
 	"warren/rootless/names"
 )
 
 // Engine implements api.Backend.
 type Engine struct {
-	// Network attaches bridge-mode containers; nil means loopback only.
-	// Set it before serving, with the fields below.
-	Network Network
-	// HostGateway is where containers reach the host's loopback
-	// (host.warren.internal, --add-host x:host-gateway); invalid when off.
-	HostGateway netip.Addr
-	// Ports publishes -p/-P on the host; nil means nothing is published.
-	Ports *portfwd.Publisher
-	// resolvConf renders containers' resolv.conf; netstack's by default.
-	resolvConf func(host []byte, dns, search, options []string) []byte
+	network Network // nil: loopback only
+	ports   Ports   // nil: nothing is published
+	// hostLoopback: containers reach the host's 127.0.0.1 (the daemon's
+	// --host-loopback); reported by Info.
+	hostLoopback bool
 
 	dataDir string
 	root    string // <data>/containers
-	images  imageStore
+	images  ImageStore
 	run     runner
 
 	mu    sync.Mutex // guards the index below; never held during I/O; lock order at Container
@@ -60,25 +53,26 @@ type Engine struct {
 
 var _ api.Backend = (*Engine)(nil)
 
-// New opens the engine's state under dataDir (images in images/,
-// containers in containers/) with the real image store and runtime.
-func New(dataDir string) (*Engine, error) {
-	store, err := image.Open(filepath.Join(dataDir, "images"))
-	if err != nil {
-		return nil, fmt.Errorf("open image store: %w", err)
+// New opens the engine's containers under cfg's data folder
+// (containers/), with the parts in deps.
+func New(cfg config.Config, deps Deps) (*Engine, error) {
+	if deps.Images == nil {
+		return nil, errors.New("engine: no image store")
 	}
-	return newEngine(dataDir, store, realRunner{})
-}
-
-func newEngine(dataDir string, images imageStore, run runner) (*Engine, error) {
+	if deps.runner == nil {
+		deps.runner = realRunner{}
+	}
 	e := &Engine{
-		dataDir: dataDir,
-		root:    filepath.Join(dataDir, "containers"),
-		images:  images,
-		run:     run,
-		byID:    map[string]*Container{},
-		names:   map[string]string{},
-		execs:   map[string]*execConfig{},
+		network:      deps.Network,
+		ports:        deps.Ports,
+		hostLoopback: cfg.HostLoopback,
+		dataDir:      cfg.DataDir,
+		root:         filepath.Join(cfg.DataDir, "containers"),
+		images:       deps.Images,
+		run:          deps.runner,
+		byID:         map[string]*Container{},
+		names:        map[string]string{},
+		execs:        map[string]*execConfig{},
 	}
 	if err := os.MkdirAll(e.root, 0o700); err != nil {
 		return nil, fmt.Errorf("create container store: %w", err)
@@ -86,7 +80,7 @@ func newEngine(dataDir string, images imageStore, run runner) (*Engine, error) {
 	if err := e.restore(); err != nil {
 		return nil, err
 	}
-	images.SetLayerInUse(e.layerInUse)
+	e.images.SetLayerInUse(e.layerInUse)
 	return e, nil
 }
 

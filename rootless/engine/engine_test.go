@@ -206,7 +206,7 @@ func newTestEngine(t *testing.T) (*Engine, *fakeRunner, string) {
 	t.Helper()
 	dir := t.TempDir()
 	run := &fakeRunner{}
-	e, err := newEngine(dir, fakeStore{}, run)
+	e, err := New(testConfig(dir), Deps{Images: fakeStore{}, runner: run})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -593,7 +593,7 @@ func TestRestoreMarksRunningExited(t *testing.T) {
 	e.ContainerStart(ctx, rm)
 
 	// A second engine on the same data sees the saved state, as after a crash.
-	e2, err := newEngine(dir, fakeStore{}, &fakeRunner{})
+	e2, err := New(testConfig(dir), Deps{Images: fakeStore{}, runner: &fakeRunner{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,8 @@ import (
 	"warren/netstack"
 )
 
-// hostInternalName resolves to the host's loopback from every container.
+// hostInternalName resolves to the host from every container: its own
+// addresses, and its loopback only with the daemon's --host-loopback.
 const hostInternalName = "host.warren.internal"
 
 // etcFiles is what a container's three /etc files hold.
@@ -72,8 +73,8 @@ func (e *Engine) writeEtcFiles(c *Container, ep *Endpoint, links []linker.LinkHo
 func (e *Engine) hostsOf(c *Container, ep *Endpoint, links []linker.LinkHost) linker.Hosts {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
 	h := linker.Hosts{IPv6: true, Hostname: cfg.Hostname, Domainname: cfg.Domainname, Links: links}
-	if e.HostGateway.IsValid() {
-		h.Extra = append(h.Extra, linker.HostsEntry{IP: e.HostGateway.String(), Names: []string{hostInternalName}})
+	if gw := e.hostGateway(); gw.IsValid() {
+		h.Extra = append(h.Extra, linker.HostsEntry{IP: gw.String(), Names: []string{hostInternalName}})
 	}
 	for _, x := range hc.ExtraHosts {
 		name, ip, err := e.extraHost(x)
@@ -88,7 +89,7 @@ func (e *Engine) hostsOf(c *Container, ep *Endpoint, links []linker.LinkHost) li
 }
 
 // extraHost reads one --add-host: "name:ip", "name=ip", or an ip of
-// "host-gateway", the address of the host's loopback.
+// "host-gateway", the host's address (see hostGateway).
 func (e *Engine) extraHost(x string) (name, ip string, err error) {
 	name, ip, ok := strings.Cut(x, "=")
 	if !ok {
@@ -99,10 +100,11 @@ func (e *Engine) extraHost(x string) (name, ip string, err error) {
 		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid extra host: %q", x))
 	}
 	if ip == "host-gateway" {
-		if !e.HostGateway.IsValid() {
-			return "", "", errdefs.ErrInvalidArgument.WithMessage("unable to derive the IP value for host-gateway: the daemon runs with --disable-host-loopback")
+		gw := e.hostGateway()
+		if !gw.IsValid() {
+			return "", "", errdefs.ErrInvalidArgument.WithMessage("unable to derive the IP value for host-gateway")
 		}
-		return name, e.HostGateway.String(), nil
+		return name, gw.String(), nil
 	}
 	if _, err := netip.ParseAddr(ip); err != nil {
 		return "", "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid IP address in add-host: %q", ip))
@@ -118,8 +120,8 @@ func (e *Engine) resolvConfOf(hc *container.HostConfig) []byte {
 	for _, a := range hc.DNS {
 		dns = append(dns, a.String())
 	}
-	if e.resolvConf != nil {
-		return e.resolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
+	if e.network != nil {
+		return e.network.ResolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
 	}
 	return netstack.ResolvConf(host, dns, hc.DNSSearch, hc.DNSOptions)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func TestHostsOf(t *testing.T) {
-	e := &Engine{HostGateway: netip.MustParseAddr("10.0.2.2")}
+	e := &Engine{network: newRecordingNetwork()}
 	c := &Container{rec: record{
 		Config:     &container.Config{Hostname: "9a8b7c6d5e4f"},
 		HostConfig: &container.HostConfig{ExtraHosts: []string{"foo:1.2.3.4", "gw:host-gateway", "v6=[::1]"}},
@@ -50,9 +50,7 @@ func TestHostsOf(t *testing.T) {
 
 // TestEtcFilesOf: what each network mode gets in its three /etc files.
 func TestEtcFilesOf(t *testing.T) {
-	e := &Engine{resolvConf: func(_ []byte, dns, search, options []string) []byte {
-		return []byte(fmt.Sprintf("rendered dns=%v search=%v options=%v\n", dns, search, options))
-	}}
+	e := &Engine{network: renderingNetwork{newRecordingNetwork()}}
 	hostHosts, _ := os.ReadFile("/etc/hosts")
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	for _, tc := range []struct {
@@ -78,6 +76,14 @@ func TestEtcFilesOf(t *testing.T) {
 			t.Errorf("%s: resolv.conf %q, want %q", tc.mode, f.resolvConf, tc.wantRes)
 		}
 	}
+}
+
+// renderingNetwork shows in resolv.conf what the engine asked the network
+// to render.
+type renderingNetwork struct{ *recordingNetwork }
+
+func (renderingNetwork) ResolvConf(_ []byte, dns, search, options []string) []byte {
+	return []byte(fmt.Sprintf("rendered dns=%v search=%v options=%v\n", dns, search, options))
 }
 
 // TestWriteEtcFiles: the files are rewritten in place, as they are

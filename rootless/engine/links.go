@@ -157,10 +157,7 @@ func linkHosts(sources []linkedSource) []linker.LinkHost {
 // allowLinks opens --icc=false for each link: recipient to source, on the
 // source's exposed ports.
 func (e *Engine) allowLinks(recipientIP netip.Addr, sources []linkedSource) {
-	allower, ok := e.Network.(interface {
-		AllowLink(src, dst netip.Addr, ports []netstack.PortProto) error
-	})
-	if !ok || !recipientIP.IsValid() {
+	if e.network == nil || !recipientIP.IsValid() {
 		return
 	}
 	for _, s := range sources {
@@ -168,7 +165,7 @@ func (e *Engine) allowLinks(recipientIP netip.Addr, sources []linkedSource) {
 		for p := range s.cfg.ExposedPorts {
 			ports = append(ports, netstack.PortProto{Port: p.Num(), Proto: string(p.Proto())})
 		}
-		if err := allower.AllowLink(recipientIP, s.ip, ports); err != nil {
+		if err := e.network.AllowLink(recipientIP, s.ip, ports); err != nil {
 			log.Printf("engine: allow link %s: %v", s.Source, err)
 		}
 	}

@@ -10,12 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 
+	"warren/netstack"
 	"warren/portfwd"
 )
 
@@ -57,6 +59,14 @@ func (n *fakeNetwork) Detach(id string) error {
 	defer n.mu.Unlock()
 	delete(n.attached, id)
 	return nil
+}
+
+func (n *fakeNetwork) AllowLink(netip.Addr, netip.Addr, []netstack.PortProto) error { return nil }
+
+func (n *fakeNetwork) HostGateway() netip.Addr { return netip.MustParseAddr("10.0.2.2") }
+
+func (n *fakeNetwork) ResolvConf([]byte, []string, []string, []string) []byte {
+	return []byte("nameserver 10.0.2.2\n")
 }
 
 func (n *fakeNetwork) count() int {
@@ -124,7 +134,6 @@ func TestFailedStartLeavesNothing(t *testing.T) {
 		{name: "start, other", cmd: "broken", wantErr: "operation not permitted", wantCode: 128},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, run, _ := newTestEngine(t)
 			ctx := context.Background()
 			nw := &fakeNetwork{attached: map[string]bool{}, fail: tc.network}
 			ports := &fakePorts{ports: map[int]port.Spec{}, busy: map[int]bool{8080: tc.busyPort}}
@@ -132,7 +141,12 @@ func TestFailedStartLeavesNothing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.Network, e.Ports = nw, portfwd.NewPublisher(ports, rng)
+			run := &fakeRunner{}
+			e, err := New(testConfig(t.TempDir()), Deps{Images: fakeStore{}, Network: nw, Ports: portfwd.NewPublisher(ports, rng), runner: run})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Shutdown(context.Background(), time.Second) })
 			create(t, e, "db", container.Config{Cmd: []string{"sleep"}}, nil)
 			id := create(t, e, "web", container.Config{Cmd: []string{tc.cmd}, ExposedPorts: network.PortSet{network.MustParsePort("80/tcp"): {}}},
 				&container.HostConfig{Links: tc.links, PortBindings: network.PortMap{

@@ -10,14 +10,17 @@ import (
 	"syscall"
 
 	imagetypes "github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/network"
 
+	"warren/netstack"
+	"warren/portfwd"
 	"warren/rootless/hostproc"
 	"warren/rootless/image"
 	"warren/rootless/sandbox"
 )
 
-// imageStore is the part of *image.Store the engine uses; tests fake it.
-type imageStore interface {
+// ImageStore is the part of *image.Store the engine uses; tests fake it.
+type ImageStore interface {
 	Get(ref string) (*image.Image, error)
 	List() []*image.Image
 	Load(ctx context.Context, r io.Reader) ([]string, error)
@@ -62,11 +65,36 @@ type runner interface {
 	Exec(pid int, spec *sandbox.ExecSpec) (process, error)
 }
 
-// Network attaches containers in bridge mode to the engine's bridge. It is
-// nil until the network is configured; containers then get loopback only.
+// Network attaches containers in bridge mode to the engine's bridge
+// (netstack's, adapted by rootless/wire). Without one, containers get
+// loopback only.
 type Network interface {
 	Attach(ctx context.Context, id string, pid int) (*Endpoint, error)
 	Detach(id string) error
+	// AllowLink lets src reach dst on ports through --icc=false.
+	AllowLink(src, dst netip.Addr, ports []netstack.PortProto) error
+	// HostGateway is where containers reach the host
+	// (host.warren.internal, --add-host x:host-gateway).
+	HostGateway() netip.Addr
+	// ResolvConf renders a container's resolv.conf from the engine's,
+	// falling back to the uplink's DNS.
+	ResolvConf(host []byte, dns, search, options []string) []byte
+}
+
+// Ports publishes containers' -p/-P on the host (*portfwd.Publisher).
+type Ports interface {
+	// Publish binds the container's ports; on error nothing stays bound.
+	Publish(ctx context.Context, owner string, containerIP netip.Addr, exposed network.PortSet, bindings network.PortMap, publishAll bool) (*portfwd.Published, error)
+	Unpublish(ctx context.Context, pub *portfwd.Published)
+}
+
+// Deps are the engine's parts. rootless/wire builds the real ones from the
+// daemon's Config; unit tests pass fakes.
+type Deps struct {
+	Images  ImageStore
+	Network Network // nil: containers get loopback only
+	Ports   Ports   // nil: nothing is published
+	runner  runner  // package sandbox unless a test sets one
 }
 
 // Endpoint is a container's address on the bridge.

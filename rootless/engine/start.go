@@ -113,19 +113,19 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 	u.push(func() { killAndReap(proc) })
 	var ep *Endpoint
 	var pub *portfwd.Published
-	if e.Network != nil && c.rec.HostConfig.NetworkMode.IsBridge() {
-		if ep, err = e.Network.Attach(ctx, c.rec.ID, proc.Pid()); err != nil {
+	if e.network != nil && c.rec.HostConfig.NetworkMode.IsBridge() {
+		if ep, err = e.network.Attach(ctx, c.rec.ID, proc.Pid()); err != nil {
 			return fmt.Errorf("attach network: %w", err)
 		}
 		u.push(func() { e.detach(c.rec.ID, ep) })
 		ep.ID = e.newID()
 		e.allowLinks(ep.IP, sources)
-		if e.Ports != nil {
+		if e.ports != nil {
 			cfg, hc := c.rec.Config, c.rec.HostConfig
-			if pub, err = e.Ports.Publish(ctx, c.rec.ID, ep.IP, cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts); err != nil {
+			if pub, err = e.ports.Publish(ctx, c.rec.ID, ep.IP, cfg.ExposedPorts, hc.PortBindings, hc.PublishAllPorts); err != nil {
 				return publishError(c.rec.Name, ep.ID, err)
 			}
-			u.push(func() { e.Ports.Unpublish(context.Background(), pub) })
+			u.push(func() { e.ports.Unpublish(context.Background(), pub) })
 		}
 		if err := e.writeEtcFiles(c, ep, linkHosts(sources)); err != nil {
 			log.Printf("engine: %s: %v", c.rec.ID[:12], err)
@@ -215,10 +215,10 @@ func killAndReap(p process) {
 }
 
 func (e *Engine) detach(id string, ep *Endpoint) {
-	if ep == nil || e.Network == nil {
+	if ep == nil || e.network == nil {
 		return
 	}
-	if err := e.Network.Detach(id); err != nil {
+	if err := e.network.Detach(id); err != nil {
 		log.Printf("engine: detach %s: %v", id[:12], err)
 	}
 }
@@ -268,8 +268,8 @@ func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, ep *E
 	defer e.wg.Done()
 	code, err := p.Wait()
 	copiers.Wait()
-	if pub := c.closeRun(p); pub != nil && e.Ports != nil {
-		e.Ports.Unpublish(context.Background(), pub)
+	if pub := c.closeRun(p); pub != nil && e.ports != nil {
+		e.ports.Unpublish(context.Background(), pub)
 	}
 	c.endOutput()
 	e.detach(c.rec.ID, ep)

@@ -63,6 +63,10 @@ func (e *Engine) Version(ctx context.Context) system.VersionResponse {
 	}
 }
 
+// HostLoopbackLabel is the daemon label in GET /info that says whether
+// containers reach the host's 127.0.0.1 (`warren info` shows it).
+const HostLoopbackLabel = "warren.host-loopback"
+
 // Info is GET /info.
 func (e *Engine) Info(ctx context.Context) system.Info {
 	var running, stopped, paused int
@@ -98,6 +102,7 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		MemTotal:          int64(si.Totalram) * int64(si.Unit),
 		DockerRootDir:     e.dataDir,
 		SecurityOptions:   []string{"name=seccomp,profile=builtin", "name=rootless"},
+		Labels:            []string{HostLoopbackLabel + "=" + strconv.FormatBool(e.hostLoopback)},
 		LoggingDriver:     "json-file",
 		CgroupDriver:      "none",
 		DefaultRuntime:    "warren",

@@ -1,31 +1,38 @@
 package image
 
 import (
+	"context"
 	"net"
 	"net/netip"
 )
 
-// SetHostLoopback makes pulls from registries on the host's loopback
-// (127.0.0.0/8, ::1, localhost) dial via instead: the engine runs in its own
-// network namespace, whose loopback is not the host's, and via is the
-// uplink address that maps to the host's 127.0.0.1.
-func (s *Store) SetHostLoopback(via netip.Addr) {
+// DialFunc dials a TCP address, as net.Dialer.DialContext does.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// SetLoopbackDialer makes pulls from registries on the host's loopback
+// (127.0.0.0/8, ::1, localhost) connect through dial: the engine runs in
+// its own network namespace, whose loopback is not the host's, and dial
+// reaches the host's (the daemon's parent dials for it). That is the
+// daemon's own traffic; containers reach the host's loopback only with
+// --host-loopback.
+func (s *Store) SetLoopbackDialer(dial DialFunc) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.loopbackVia = via
+	s.loopbackDial = dial
 }
 
-// viaLoopback rewrites a loopback host:port to via:port.
-func viaLoopback(addr string, via netip.Addr) string {
+// onLoopback tells whether host:port addr is on the loopback, and spells
+// localhost as 127.0.0.1.
+func onLoopback(addr string) (string, bool) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return addr
+		return "", false
 	}
 	if host == "localhost" {
-		return net.JoinHostPort(via.String(), port)
+		return net.JoinHostPort("127.0.0.1", port), true
 	}
 	if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
-		return net.JoinHostPort(via.String(), port)
+		return addr, true
 	}
-	return addr
+	return "", false
 }

@@ -1,23 +1,20 @@
 package image
 
-import (
-	"net/netip"
-	"testing"
-)
+import "testing"
 
-func TestViaLoopback(t *testing.T) {
-	via := netip.MustParseAddr("10.0.2.2")
+func TestOnLoopback(t *testing.T) {
 	for addr, want := range map[string]string{
-		"127.0.0.1:5000":     "10.0.2.2:5000",
-		"127.1.2.3:443":      "10.0.2.2:443",
-		"localhost:5000":     "10.0.2.2:5000",
-		"[::1]:5000":         "10.0.2.2:5000",
-		"registry.test:5000": "registry.test:5000",
-		"192.0.2.1:5000":     "192.0.2.1:5000",
-		"noport":             "noport",
+		"127.0.0.1:5000":     "127.0.0.1:5000",
+		"127.1.2.3:443":      "127.1.2.3:443",
+		"localhost:5000":     "127.0.0.1:5000",
+		"[::1]:5000":         "[::1]:5000",
+		"registry.test:5000": "",
+		"192.0.2.1:5000":     "",
+		"noport":             "",
 	} {
-		if got := viaLoopback(addr, via); got != want {
-			t.Errorf("viaLoopback(%q) = %q, want %q", addr, got, want)
+		got, ok := onLoopback(addr)
+		if got != want || ok != (want != "") {
+			t.Errorf("onLoopback(%q) = %q, %v; want %q", addr, got, ok, want)
 		}
 	}
 }

@@ -143,18 +143,27 @@ func (s *Store) SetPullTimeouts(t PullTimeouts) {
 }
 
 // transport is the HTTP transport of one pull: remote's default with the
-// timeouts, loopback registries dialled via the host's loopback (see
-// SetHostLoopback), and stalled bodies failed.
+// timeouts, loopback registries dialled on the host's loopback (see
+// SetLoopbackDialer), and stalled bodies failed.
 func (s *Store) transport() *stallTransport {
 	s.mu.Lock()
-	via, to := s.loopbackVia, s.timeouts
+	dial, to := s.loopbackDial, s.timeouts
 	s.mu.Unlock()
 	base := remote.DefaultTransport.(*http.Transport).Clone()
 	d := &net.Dialer{Timeout: to.Dial, KeepAlive: 30 * time.Second}
 	base.DialContext = d.DialContext
-	if via.IsValid() {
+	if dial != nil {
 		base.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return d.DialContext(ctx, network, viaLoopback(addr, via))
+			lo, ok := onLoopback(addr)
+			if !ok {
+				return d.DialContext(ctx, network, addr)
+			}
+			if to.Dial > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, to.Dial)
+				defer cancel()
+			}
+			return dial(ctx, network, lo)
 		}
 	}
 	base.TLSHandshakeTimeout = to.TLSHandshake

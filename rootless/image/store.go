@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -63,9 +62,9 @@ type Store struct {
 	configs map[string]*storedConfig // by image ID
 	busy    map[string]int           // diffID → ingests in progress using it
 
-	layerInUse  func(dir string) bool
-	loopbackVia netip.Addr   // see SetHostLoopback
-	timeouts    PullTimeouts // see SetPullTimeouts
+	layerInUse   func(dir string) bool
+	loopbackDial DialFunc     // see SetLoopbackDialer
+	timeouts     PullTimeouts // see SetPullTimeouts
 }
 
 // index is index.json.

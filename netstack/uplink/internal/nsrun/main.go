@@ -21,6 +21,7 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/parent"
 	"github.com/sirupsen/logrus"
 
+	wcfg "warren/internal/config"
 	"warren/netstack/uplink"
 )
 
@@ -43,7 +44,7 @@ type config struct {
 func main() {
 	var c config
 	flag.StringVar(&c.driver, "driver", "uplink", "network driver: uplink or stock")
-	flag.IntVar(&c.mtu, "mtu", uplink.DefaultMTU, "tap0 MTU")
+	flag.IntVar(&c.mtu, "mtu", wcfg.DefaultMTU, "tap0 MTU")
 	flag.BoolVar(&c.noHostLo, "disable-host-loopback", false, "do not map the gateway to the host's 127.0.0.1")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write the parent's CPU profile here")
 	flag.Parse()
@@ -97,9 +98,9 @@ func runParent(c config) error {
 	var err error
 	switch c.driver {
 	case "uplink":
-		d, err = uplink.NewParentDriver(uplink.Options{MTU: c.mtu, DisableHostLoopback: c.noHostLo, Logger: os.Stderr})
+		d, err = uplink.NewParentDriver(uplink.Options{MTU: c.mtu, HostLoopback: !c.noHostLo, Logger: os.Stderr})
 	case "stock":
-		_, subnet, _ := net.ParseCIDR(uplink.DefaultSubnet)
+		_, subnet, _ := net.ParseCIDR(wcfg.DefaultUplinkSubnet)
 		d, err = gvisortapvsock.NewParentDriver(os.Stderr, c.mtu, subnet, uplink.DeviceName, c.noHostLo, false)
 	default:
 		err = fmt.Errorf("unknown driver %q", c.driver)

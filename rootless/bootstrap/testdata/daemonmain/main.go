@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"warren/internal/config"
 	"warren/rootless/bootstrap"
 )
 
@@ -53,15 +54,15 @@ func main() {
 }
 
 func daemon() error {
-	p, err := bootstrap.DefaultPaths()
+	p, err := config.DefaultPaths()
 	if err != nil {
 		return err
 	}
-	return bootstrap.RunDaemon(context.Background(), bootstrap.DefaultDaemonOptions(p))
+	return bootstrap.RunDaemon(context.Background(), config.Defaults(p))
 }
 
 func ensure() error {
-	p, err := bootstrap.DefaultPaths()
+	p, err := config.DefaultPaths()
 	if err != nil {
 		return err
 	}
@@ -86,18 +87,15 @@ type info struct {
 
 func fakeEngine(args []string) error {
 	fs := flag.NewFlagSet("engine", flag.ContinueOnError)
-	runtimeDir := fs.String("runtime-dir", "", "")
-	fs.String("data-dir", "", "")
-	// The network options the bootstrap passes when they are not defaults.
-	fs.Int("mtu", 0, "")
-	fs.String("subnet", "", "")
-	fs.Bool("disable-host-loopback", false, "")
-	fs.Bool("icc", true, "")
-	fs.String("port-range", "", "")
-	fs.Bool("debug", false, "")
+	encoded := fs.String("config", "", "the daemon's Config, encoded")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	cfg, err := config.Decode(*encoded)
+	if err != nil {
+		return err
+	}
+	runtimeDir := &cfg.RuntimeDir
 	// Like the real engine, catch SIGTERM before anyone can see the socket
 	// answer: a test may stop the daemon as soon as it is ready.
 	sig := make(chan os.Signal, 1)

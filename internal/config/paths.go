@@ -1,4 +1,4 @@
-package bootstrap
+package config
 
 import (
 	"fmt"
@@ -53,12 +53,12 @@ func resolvePaths(getenv func(string) string, uid int, home func() (string, erro
 		}
 		p.DataDir = filepath.Join(h, ".local", "share", "warren")
 	}
-	return p.abs()
+	return p.Abs()
 }
 
-// abs makes both paths absolute: the daemon runs them through a re-exec and
+// Abs makes both paths absolute: the daemon runs them through a re-exec and
 // RootlessKit refuses a relative state dir.
-func (p Paths) abs() (Paths, error) {
+func (p Paths) Abs() (Paths, error) {
 	var err error
 	if p.RuntimeDir, err = filepath.Abs(p.RuntimeDir); err != nil {
 		return Paths{}, fmt.Errorf("runtime dir: %w", err)
@@ -83,18 +83,24 @@ func (p Paths) RootlessKitAPISocket() string { return filepath.Join(p.RootlessKi
 // LogFile is where a daemon started in the background writes its stderr.
 func (p Paths) LogFile() string { return filepath.Join(p.RuntimeDir, "daemon.log") }
 
-// lockFile is held by the running daemon's parent half for its whole life.
-func (p Paths) lockFile() string { return filepath.Join(p.RuntimeDir, "daemon.lock") }
+// LockFile is held by the running daemon's parent half for its whole life:
+// one daemon per runtime folder.
+func (p Paths) LockFile() string { return filepath.Join(p.RuntimeDir, "daemon.lock") }
 
-// env is the environment entries that pin these paths for a re-executed
+// DataLockFile is held by the running daemon for its whole life, in the data
+// folder itself: one daemon per data folder, whatever its runtime folder.
+// Its name differs from LockFile's so that the two folders may be one.
+func (p Paths) DataLockFile() string { return filepath.Join(p.DataDir, "data.lock") }
+
+// Env is the environment entries that pin these paths for a re-executed
 // warren.
-func (p Paths) env() []string {
+func (p Paths) Env() []string {
 	return []string{EnvRuntimeDir + "=" + p.RuntimeDir, EnvDataDir + "=" + p.DataDir}
 }
 
-// makeDirs creates the folders. The runtime dir is 0700: it holds the API
+// MakeDirs creates the folders. The runtime dir is 0700: it holds the API
 // socket, which is root of the user's containers.
-func (p Paths) makeDirs() error {
+func (p Paths) MakeDirs() error {
 	if err := os.MkdirAll(p.RuntimeDir, 0o700); err != nil {
 		return fmt.Errorf("create runtime dir: %w", err)
 	}
