@@ -30,6 +30,14 @@ func (f *fakeBackend) ImagePrune(_ context.Context, filters map[string][]string)
 	return image.PruneReport{ImagesDeleted: []image.DeleteResponse{{Untagged: "busybox:old"}, {Deleted: "sha256:" + fakeID("old")}}, SpaceReclaimed: 2048}, nil
 }
 
+// lastPrune is the filters of the last prune. The server's goroutine wrote
+// them; a reply over a socket is no synchronisation the race detector sees.
+func (f *fakeBackend) lastPrune() map[string][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pruned
+}
+
 func TestPruneRoutes(t *testing.T) {
 	fake := newFakeBackend()
 	sock := serve(t, fake)
@@ -43,8 +51,8 @@ func TestPruneRoutes(t *testing.T) {
 	if len(res.Report.ContainersDeleted) != 1 || res.Report.SpaceReclaimed != 212 {
 		t.Errorf("container prune report %+v", res.Report)
 	}
-	if got := fake.pruned["label"]; len(got) != 2 {
-		t.Errorf("container prune filters reached the engine as %v", fake.pruned)
+	if got := fake.lastPrune(); len(got["label"]) != 2 {
+		t.Errorf("container prune filters reached the engine as %v", got)
 	}
 	_, err = c.ContainerPrune(ctx, client.ContainerPruneOptions{Filters: make(client.Filters).Add("x", "1")})
 	if err == nil || !errdefs.IsInvalidArgument(err) || err.Error() != "Error response from daemon: invalid filter 'x'" {
@@ -58,8 +66,8 @@ func TestPruneRoutes(t *testing.T) {
 	if len(img.Report.ImagesDeleted) != 2 || img.Report.SpaceReclaimed != 2048 {
 		t.Errorf("image prune report %+v", img.Report)
 	}
-	if got := fake.pruned["dangling"]; len(got) != 1 || got[0] != "false" {
-		t.Errorf("image prune filters reached the engine as %v", fake.pruned)
+	if got := fake.lastPrune()["dangling"]; len(got) != 1 || got[0] != "false" {
+		t.Errorf("image prune filters reached the engine as %v", got)
 	}
 
 	// GET is no prune.
@@ -86,8 +94,8 @@ func TestDockerCLIPrune(t *testing.T) {
 	if out != want || code != 0 {
 		t.Errorf("docker image prune -af = %q (exit %d, stderr %q), want %q", out, code, errOut, want)
 	}
-	if got := fake.pruned["dangling"]; len(got) != 1 || got[0] != "false" {
-		t.Errorf("image prune -a sent %v", fake.pruned)
+	if got := fake.lastPrune()["dangling"]; len(got) != 1 || got[0] != "false" {
+		t.Errorf("image prune -a sent %v", got)
 	}
 	_, errOut, code = runDocker(t, sock, "container", "prune", "-f", "--filter", "x=1")
 	if errOut != "Error response from daemon: invalid filter 'x'\n" || code != 1 {
