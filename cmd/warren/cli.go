@@ -138,7 +138,7 @@ func (s *session) setup(c *cli.Context) error {
 func commands() []*cli.Command {
 	return []*cli.Command{
 		runCommand(), createCommand(), startCommand(), stopCommand(), restartCommand(),
-		killCommand(), rmCommand(), psCommand(), inspectCommand(), logsCommand(),
+		killCommand(), rmCommand(), updateCommand(), psCommand(), inspectCommand(), logsCommand(),
 		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
 		pullCommand(), tagCommand(), rmiCommand(),

@@ -45,6 +45,8 @@ type Backend interface {
 	ContainerInspect(ctx context.Context, name string, size bool) (*container.InspectResponse, error)
 	ContainerList(ctx context.Context, opts ListOptions) ([]container.Summary, error)
 	ContainerRemove(ctx context.Context, name string, opts RemoveOptions) error
+	// ContainerUpdate changes the restart policy (docker update --restart).
+	ContainerUpdate(ctx context.Context, name string, req *container.UpdateConfig) (container.UpdateResponse, error)
 	// ContainerPrune removes the stopped containers the filters match.
 	ContainerPrune(ctx context.Context, filters map[string][]string) (container.PruneReport, error)
 	// ContainerIsTTY tells the HTTP layer whether to frame streams.

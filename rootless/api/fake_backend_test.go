@@ -29,6 +29,7 @@ type fakeBackend struct {
 	removedBy  []string
 	listOpts   ListOptions
 	pruned     map[string][]string // the filters of the last prune
+	updated    *container.UpdateConfig
 	lastCreate *container.CreateRequest
 	loaded     []byte
 	// loadFrom, when set, replaces ImageLoad's reading of the body.

@@ -58,6 +58,7 @@ func NewHandler(b Backend) http.Handler {
 			{http.MethodPost, "stop"}:    s.containerStop,
 			{http.MethodPost, "restart"}: s.containerRestart,
 			{http.MethodPost, "kill"}:    s.containerKill,
+			{http.MethodPost, "update"}:  s.containerUpdate,
 			{http.MethodPost, "wait"}:    s.containerWait,
 			{http.MethodPost, "attach"}:  s.containerAttach,
 			{http.MethodPost, "resize"}:  s.containerResize,

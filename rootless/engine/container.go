@@ -35,10 +35,14 @@ type record struct {
 	// Ports are the live bindings while running, as inspect shows them.
 	Ports        network.PortMap `json:",omitempty"`
 	RestartCount int
+	// ManuallyStopped is moby's HasBeenManuallyStopped: the user stopped
+	// or killed it, so unless-stopped does not bring it back.
+	ManuallyStopped bool `json:",omitempty"`
 }
 
 // state is Docker's container state, minus what warren does not have
-// (pause, restart, health).
+// (pause, health). A restarting container is waiting out its back-off:
+// no process, but Docker counts it as running.
 type state struct {
 	Status     container.ContainerState
 	Pid        int
@@ -50,10 +54,14 @@ type state struct {
 
 func (s state) running() bool { return s.Status == container.StateRunning }
 
+// alive is Docker's State.Running: running, or restarting.
+func (s state) alive() bool { return s.running() || s.Status == container.StateRestarting }
+
 // Container is one container: its persisted record and, while it runs, its
 // process and streams. mu guards everything but the fields marked
 // otherwise; the record's ID, Name, Created, Path, Args, ImageID, Lowers,
-// Config and HostConfig never change after create and are read without it.
+// Config and HostConfig never change after create and are read without it
+// (update changes the restart policy in policy, under mu).
 // The state changes only through the methods in state.go.
 //
 // Lock order, for the whole engine:
@@ -84,6 +92,14 @@ type Container struct {
 	waiters  []*waiter
 	execs    map[string]struct{}
 
+	// The restart policy in effect (HostConfig's until an update), the
+	// last back-off, the channel that cancels a waiting restart, and
+	// whether a stop or kill ended the run so it is not restarted.
+	policy   container.RestartPolicy
+	backoff  time.Duration
+	pending  chan struct{}
+	stopping bool
+
 	// links is rec.Links for lookups of link names ("web/db"), which run
 	// under Engine.mu and so cannot take mu; written with rec.Links.
 	links atomic.Pointer[[]link]
@@ -95,7 +111,7 @@ type Container struct {
 }
 
 func newContainer(rec record, dir string) *Container {
-	c := &Container{rec: rec, dir: dir, execs: map[string]struct{}{}, out: newFanout(),
+	c := &Container{rec: rec, dir: dir, execs: map[string]struct{}{}, out: newFanout(), policy: rec.HostConfig.RestartPolicy,
 		log: newLogFile(filepath.Join(dir, rec.ID+"-json.log"))}
 	if rec.Config.OpenStdin {
 		c.stdin = newStdinMux()
@@ -117,7 +133,8 @@ func (c *Container) rootfsDir() string      { return filepath.Join(c.dir, "rootf
 // save persists the record; callers hold c.mu. It writes a temporary file
 // and renames it so a crash never leaves half a record.
 func (c *Container) save() error {
-	data, err := json.Marshal(&c.rec)
+	rec := c.recordLocked()
+	data, err := json.Marshal(&rec)
 	if err != nil {
 		return fmt.Errorf("encode container %s: %w", c.rec.ID, err)
 	}

@@ -45,7 +45,11 @@ type Engine struct {
 	names map[string]string // "/web" → ID
 	execs map[string]*execConfig
 
-	wg sync.WaitGroup // container monitors and stream copiers
+	wg sync.WaitGroup // container monitors, stream copiers and policy restarts
+
+	// quit is closed when Shutdown begins: nothing restarts after it.
+	quit     chan struct{}
+	quitOnce sync.Once
 
 	// One prune of each kind at a time, as in Docker.
 	containerPruning, imagePruning atomic.Bool
@@ -73,6 +77,7 @@ func New(cfg config.Config, deps Deps) (*Engine, error) {
 		byID:         map[string]*Container{},
 		names:        map[string]string{},
 		execs:        map[string]*execConfig{},
+		quit:         make(chan struct{}),
 	}
 	if err := os.MkdirAll(e.root, 0o700); err != nil {
 		return nil, fmt.Errorf("create container store: %w", err)
@@ -103,7 +108,9 @@ const exitedWithDaemon = 128 + int(syscall.SIGKILL)
 
 // restore loads every saved container. Ones saved as running died with the
 // previous engine's namespaces, so they are marked exited now; AutoRemove
-// ones are removed, as Docker does on restart.
+// ones are removed, as Docker does on restart. Ones that were waiting to
+// restart are exited with their last code. RestartAtStartup then starts
+// those whose policy asks for it.
 func (e *Engine) restore() error {
 	entries, err := os.ReadDir(e.root)
 	if err != nil {
@@ -130,10 +137,26 @@ func (e *Engine) restore() error {
 				log.Printf("engine: %v", err)
 			}
 		}
+		if rec.State.Status == container.StateRestarting {
+			c.rec.State.Status = container.StateExited
+			if err := c.save(); err != nil {
+				log.Printf("engine: %v", err)
+			}
+		}
 		e.byID[rec.ID] = c
 		e.names[rec.Name] = rec.ID
 	}
 	return nil
+}
+
+// quitting tells whether Shutdown has begun.
+func (e *Engine) quitting() bool {
+	select {
+	case <-e.quit:
+		return true
+	default:
+		return false
+	}
 }
 
 // newID returns 64 random hex digits, avoiding ones whose 12-digit prefix is
@@ -256,6 +279,7 @@ func (e *Engine) containers() []*Container {
 // StopSignal, then SIGKILL after their StopTimeout, capped at maxWait) and
 // waits for the engine's goroutines.
 func (e *Engine) Shutdown(ctx context.Context, maxWait time.Duration) {
+	e.quitOnce.Do(func() { close(e.quit) })
 	var wg sync.WaitGroup
 	for _, c := range e.containers() {
 		if !c.isRunning() {

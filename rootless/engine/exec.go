@@ -42,6 +42,9 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	}
 	r := c.snapshot()
 	cfg, hc, links := r.Config, r.HostConfig, r.Links
+	if r.State.Status == container.StateRestarting {
+		return "", errdefs.ErrConflict.WithMessage(fmt.Sprintf("Container %s is restarting, wait until the container is running", c.rec.ID))
+	}
 	if !r.State.running() {
 		return "", errNotRunning(c.rec.ID)
 	}

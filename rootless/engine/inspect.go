@@ -24,7 +24,8 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 		Args:    r.Args,
 		State: &container.State{
 			Status:     r.State.Status,
-			Running:    r.State.running(),
+			Running:    r.State.alive(),
+			Restarting: r.State.Status == container.StateRestarting,
 			Pid:        r.State.Pid,
 			ExitCode:   r.State.ExitCode,
 			Error:      r.State.Error,

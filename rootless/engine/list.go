@@ -40,7 +40,7 @@ func (e *Engine) ContainerList(ctx context.Context, opts api.ListOptions) ([]con
 	now := time.Now()
 	var out []container.Summary
 	for _, r := range recs {
-		if !all && !r.State.running() {
+		if !all && !r.State.alive() {
 			continue
 		}
 		s := summary(r, now)
@@ -98,6 +98,8 @@ func statusText(s state, now time.Time) string {
 	switch s.Status {
 	case container.StateRunning:
 		return "Up " + units.HumanDuration(now.Sub(s.StartedAt))
+	case container.StateRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", s.ExitCode, units.HumanDuration(now.Sub(s.FinishedAt)))
 	case container.StateRemoving:
 		return "Removal In Progress"
 	case container.StateDead:

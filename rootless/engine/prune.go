@@ -36,7 +36,7 @@ func (e *Engine) ContainerPrune(ctx context.Context, args map[string][]string) (
 	var stopped []candidate
 	for _, c := range e.containers() {
 		c.mu.Lock()
-		if !c.removed && !c.removing && !c.rec.State.running() {
+		if !c.removed && !c.removing && !c.rec.State.alive() {
 			stopped = append(stopped, candidate{c, c.rec})
 		}
 		c.mu.Unlock()

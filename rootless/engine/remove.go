@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"syscall"
@@ -22,12 +23,14 @@ func (e *Engine) ContainerRemove(ctx context.Context, name string, opts api.Remo
 	if err != nil {
 		return err
 	}
-	if c.isRunning() && !opts.Force {
+	err = e.remove(ctx, c, opts.Force)
+	if errors.Is(err, errAlive) {
+		// moby quotes the name as the client gave it.
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
-			"cannot remove container %q: container is running: stop the container before removing or force remove",
-			trimSlash(name)))
+			"cannot remove container %q: container is %s: stop the container before removing or force remove",
+			trimSlash(name), c.snapshot().State.Status))
 	}
-	return e.remove(ctx, c, opts.Force)
+	return err
 }
 
 func trimSlash(s string) string {
@@ -43,16 +46,11 @@ const forceStopTimeout = 3 * time.Second
 // remove kills (with force) and deletes c: folder, name, execs, then
 // answers removed-waiters.
 func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
-	proc, exited, running, err := c.beginRemove()
+	proc, exited, running, err := c.beginRemove(force)
 	if err != nil {
 		return err
 	}
 	if running {
-		if !force {
-			c.abortRemove()
-			return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
-				"cannot remove container %q: container is running: stop the container before removing or force remove", c.shortName()))
-		}
 		proc.Signal(syscall.SIGKILL)
 		select {
 		case <-exited:

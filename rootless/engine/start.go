@@ -61,6 +61,11 @@ func (e *Engine) networkOf(c *Container) (netTarget, error) {
 }
 
 func (e *Engine) start(ctx context.Context, c *Container) error {
+	return e.startAs(ctx, c, false)
+}
+
+// startAs starts c for the user (policy false) or for its restart policy.
+func (e *Engine) startAs(ctx context.Context, c *Container, policy bool) error {
 	target, err := e.networkOf(c)
 	if err != nil {
 		return err
@@ -70,7 +75,7 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 	sources, linkErr := e.resolveLinks(c.rec.Name, c.snapshot().Links)
 	ep, autoRemove, err := c.startRun(func() error {
 		return e.run1(ctx, c, target, sources, linkErr)
-	})
+	}, policy, e.quitting())
 	if err == nil && ep != nil {
 		// Outside c.mu: recipients are locked in turn.
 		e.sourceMoved(c, ep.IP)
@@ -263,7 +268,7 @@ func (e *Engine) copyOutput(c *Container, p process) *sync.WaitGroup {
 }
 
 // monitor waits for the run to end and records it: exit code, output
-// drained, network released, waiters told, then --rm.
+// drained, network released, waiters told, then --rm or a policy restart.
 func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, ep *Endpoint) {
 	defer e.wg.Done()
 	code, err := p.Wait()
@@ -273,8 +278,13 @@ func (e *Engine) monitor(c *Container, p process, copiers *sync.WaitGroup, ep *E
 	}
 	c.endOutput()
 	e.detach(c.rec.ID, ep)
-	if c.setExited(code, err) {
+	plan := c.setExited(code, err, e.quitting())
+	if plan.autoRemove {
 		e.remove(context.Background(), c, true)
+	}
+	if plan.restart {
+		e.wg.Add(1) // this monitor's own count keeps the group above zero
+		go e.restartAfter(c, plan.wait, plan.cancel)
 	}
 }
 
@@ -301,10 +311,6 @@ func stopTimeout(cfg *container.Config, t *int) int {
 }
 
 func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout int) error {
-	proc, exited, ok := c.current()
-	if !ok {
-		return errdefs.ErrNotModified.WithMessage("container already stopped")
-	}
 	if sigName == "" {
 		sigName = c.rec.Config.StopSignal
 	}
@@ -315,6 +321,13 @@ func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout
 			return err
 		}
 		sig = s
+	}
+	proc, exited, ok, canceled := c.stopRequested(sig, e.quitting())
+	if canceled {
+		return nil // it was waiting to restart: now it is stopped
+	}
+	if !ok {
+		return errdefs.ErrNotModified.WithMessage("container already stopped")
 	}
 	proc.Signal(sig) // an error means it is already gone; exited says so
 	var expire <-chan time.Time
@@ -330,6 +343,7 @@ func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	c.stopRequested(syscall.SIGKILL, e.quitting()) // this run is not restarted
 	proc.Signal(syscall.SIGKILL)
 	select {
 	case <-exited:
@@ -348,7 +362,6 @@ func (e *Engine) ContainerRestart(ctx context.Context, name, signal string, time
 	if err := e.stop(ctx, c, signal, stopTimeout(c.rec.Config, timeout)); err != nil && !errdefs.IsNotModified(err) {
 		return err
 	}
-	c.resetRestartCount()
 	return e.start(ctx, c)
 }
 
@@ -365,7 +378,10 @@ func (e *Engine) ContainerKill(ctx context.Context, name, signal string) error {
 			return err
 		}
 	}
-	proc, exited, ok := c.current()
+	proc, exited, ok, canceled := c.stopRequested(sig, e.quitting())
+	if canceled {
+		return nil // it was waiting to restart: now it is stopped
+	}
 	if !ok {
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf(
 			"cannot kill container: %s: container %s is not running", name, c.rec.ID))

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"slices"
+	"syscall"
 	"time"
 
 	"github.com/containerd/errdefs"
@@ -22,7 +24,20 @@ import (
 func (c *Container) snapshot() record {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rec
+	return c.recordLocked()
+}
+
+// recordLocked is the record with the restart policy in effect, which
+// update may have changed: HostConfig itself is never written, so it is
+// copied when they differ.
+func (c *Container) recordLocked() record {
+	r := c.rec
+	if r.HostConfig.RestartPolicy != c.policy {
+		hc := *r.HostConfig
+		hc.RestartPolicy = c.policy
+		r.HostConfig = &hc
+	}
+	return r
 }
 
 func (c *Container) isRunning() bool {
@@ -36,7 +51,7 @@ func (c *Container) isRunning() bool {
 func (c *Container) listed() (record, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rec, !c.removed
+	return c.recordLocked(), !c.removed
 }
 
 // inspected is the record and the container's exec IDs.
@@ -47,7 +62,7 @@ func (c *Container) inspected() (record, []string) {
 	for id := range c.execs {
 		ids = append(ids, id)
 	}
-	return c.rec, ids
+	return c.recordLocked(), ids
 }
 
 // current is the running process and the channel closed when its exit is
@@ -63,16 +78,26 @@ func (c *Container) current() (p process, exited <-chan struct{}, ok bool) {
 
 // startRun runs one start attempt with c.mu held: run is run1, which may
 // change the state with the *Locked methods. A container being removed,
-// or already running, is not started.
-func (c *Container) startRun(run func() error) (ep *Endpoint, autoRemove bool, err error) {
+// or already running, is not started. A user's start (policy false)
+// begins the restart policy anew, as moby's ResetRestartManager; a policy
+// restart (true) goes on only if nothing canceled it while it waited.
+func (c *Container) startRun(run func() error, policy, quitting bool) (ep *Endpoint, autoRemove bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if policy && (c.removing || c.removed || quitting || c.rec.State.Status != container.StateRestarting) {
+		c.cancelRestartLocked()
+		return nil, false, errRestartCanceled
+	}
 	if c.removing || c.removed {
 		return nil, false, errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", c.shortName()))
 	}
-	if c.rec.State.running() {
-		return nil, false, errdefs.ErrNotModified.WithMessage("container already started")
+	if !policy {
+		if c.rec.State.alive() {
+			return nil, false, errdefs.ErrNotModified.WithMessage("container already started")
+		}
+		c.rec.RestartCount, c.rec.ManuallyStopped, c.stopping, c.backoff = 0, false, false, 0
 	}
+	c.pending = nil
 	err = run()
 	return c.rec.Endpoint, err != nil && c.rec.HostConfig.AutoRemove, err
 }
@@ -104,15 +129,35 @@ func (c *Container) closeRun(p process) *portfwd.Published {
 	return pub
 }
 
-// setExited records the run's end, answers its waiters and tells whether
-// the container is to be removed now (--rm).
-func (c *Container) setExited(code int, err error) (autoRemove bool) {
+// exitPlan is what follows a run's end: removal (--rm), or a policy
+// restart after wait, unless cancel is closed first.
+type exitPlan struct {
+	autoRemove bool
+	restart    bool
+	wait       time.Duration
+	cancel     <-chan struct{}
+}
+
+// setExited records the run's end, answers its waiters and decides what
+// follows: a policy restart (the container is then restarting, as in
+// Docker), or removal (--rm). Nothing restarts while the engine quits,
+// after a stop or kill from the API, or during a removal.
+func (c *Container) setExited(code int, err error, quitting bool) (plan exitPlan) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now().UTC()
 	c.rec.State.Status = container.StateExited
+	if !quitting && !c.stopping && !c.removing && !c.removed &&
+		shouldRestart(c.policy, code, c.rec.ManuallyStopped, c.rec.RestartCount) {
+		c.backoff = nextBackoff(c.backoff, now.Sub(c.rec.State.StartedAt))
+		c.rec.RestartCount++
+		c.rec.State.Status = container.StateRestarting
+		c.pending = make(chan struct{})
+		plan = exitPlan{restart: true, wait: c.backoff, cancel: c.pending}
+	}
 	c.rec.State.ExitCode = code
 	c.rec.State.Pid = 0
-	c.rec.State.FinishedAt = time.Now().UTC()
+	c.rec.State.FinishedAt = now
 	if err != nil {
 		c.rec.State.Error = err.Error()
 	}
@@ -126,13 +171,79 @@ func (c *Container) setExited(code int, err error) (autoRemove bool) {
 	}
 	c.fireLocked(container.WaitConditionNextExit, code)
 	close(c.exited)
-	return c.rec.HostConfig.AutoRemove && !c.removing && !c.removed
+	plan.autoRemove = c.rec.HostConfig.AutoRemove && !c.removing && !c.removed
+	return plan
 }
 
-func (c *Container) resetRestartCount() {
+// cancelRestart ends a waiting policy restart: the container is exited.
+func (c *Container) cancelRestart() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.rec.RestartCount = 0
+	c.cancelRestartLocked()
+}
+
+func (c *Container) cancelRestartLocked() {
+	if c.pending != nil {
+		close(c.pending)
+		c.pending = nil
+	}
+	if c.rec.State.Status != container.StateRestarting {
+		return
+	}
+	c.rec.State.Status = container.StateExited
+	if !c.removed {
+		if err := c.save(); err != nil {
+			log.Printf("engine: %v", err)
+		}
+	}
+	c.fireLocked(container.WaitConditionNextExit, c.rec.State.ExitCode)
+}
+
+// stopRequested records a stop or kill from the API, as moby's
+// killWithSignal: the user stopped it (remembered for unless-stopped, but
+// not when the engine quits), and this run is not restarted when sig is
+// the one that ends it (the StopSignal, SIGKILL, or any when none is
+// set). A waiting restart is canceled (canceled); otherwise it returns
+// what runs.
+func (c *Container) stopRequested(sig syscall.Signal, quitting bool) (p process, exited <-chan struct{}, running, canceled bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.rec.State.alive() {
+		return nil, nil, false, false
+	}
+	if !quitting && !c.rec.ManuallyStopped {
+		c.rec.ManuallyStopped = true
+		if err := c.save(); err != nil {
+			log.Printf("engine: %v", err)
+		}
+	}
+	ends := sig == syscall.SIGKILL || c.rec.Config.StopSignal == ""
+	if !ends {
+		s, err := parseSignal(c.rec.Config.StopSignal)
+		ends = err == nil && s == sig
+	}
+	if ends {
+		c.stopping = true
+	}
+	if c.rec.State.Status == container.StateRestarting {
+		c.cancelRestartLocked()
+		return nil, nil, false, true
+	}
+	return c.proc, c.exited, true, false
+}
+
+// setPolicy is docker update --restart: it applies from the next exit.
+func (c *Container) setPolicy(p container.RestartPolicy) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.removing || c.removed {
+		return fmt.Errorf(`container is marked for removal and cannot be "update"`)
+	}
+	if c.rec.HostConfig.AutoRemove && p.Name != container.RestartPolicyDisabled {
+		return errdefs.ErrConflict.WithMessage("Restart policy cannot be updated because AutoRemove is enabled for the container")
+	}
+	c.policy = p
+	return c.save()
 }
 
 // resize sets the running process's tty size.
@@ -151,15 +262,23 @@ func (c *Container) addExec(id string) {
 	c.execs[id] = struct{}{}
 }
 
+// errAlive is beginRemove's refusal without force; the caller words it.
+var errAlive = errors.New("container is running or restarting")
+
 // beginRemove marks c as being removed, so no start begins meanwhile, and
-// returns what runs now.
-func (c *Container) beginRemove() (p process, exited <-chan struct{}, running bool, err error) {
+// returns what runs now. A running or restarting container needs force;
+// a waiting restart is then canceled.
+func (c *Container) beginRemove(force bool) (p process, exited <-chan struct{}, running bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.removing || c.removed {
 		return nil, nil, false, errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", c.shortName()))
 	}
+	if c.rec.State.alive() && !force {
+		return nil, nil, false, errAlive
+	}
 	c.removing = true
+	c.cancelRestartLocked()
 	return c.proc, c.exited, c.rec.State.running(), nil
 }
 
@@ -202,7 +321,7 @@ func (c *Container) addWaiter(ctx context.Context, cond container.WaitCondition)
 	w := &waiter{cond: cond, ch: make(chan container.WaitResponse, 1)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if (cond == container.WaitConditionNotRunning && !c.rec.State.running()) ||
+	if (cond == container.WaitConditionNotRunning && !c.rec.State.alive()) ||
 		(cond == container.WaitConditionRemoved && c.removed) {
 		w.ch <- container.WaitResponse{StatusCode: int64(c.rec.State.ExitCode)}
 		return w.ch

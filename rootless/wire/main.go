@@ -118,6 +118,8 @@ func serveAPI(ctx context.Context, sock string, e *engine.Engine) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	log.Printf("engine: serving on %s", sock)
+	// The network is wired and the API answers: restart policies apply.
+	e.RestartAtStartup(ctx)
 
 	select {
 	case <-ctx.Done():
