@@ -106,7 +106,8 @@ func (c *Container) startRun(run func() error, policy, quitting bool) (ep *Endpo
 // the host sees it), address and host ports.
 func (c *Container) setRunningLocked(p process, hostPid int, ep *Endpoint, pub *portfwd.Published) {
 	c.proc, c.exited, c.pub = p, make(chan struct{}), pub
-	c.rec.State = state{Status: container.StateRunning, Pid: hostPid, StartedAt: time.Now().UTC()}
+	// FinishedAt stays the last exit's, as in moby (SetRunning).
+	c.rec.State = state{Status: container.StateRunning, Pid: hostPid, StartedAt: time.Now().UTC(), FinishedAt: c.rec.State.FinishedAt}
 	c.rec.Endpoint = ep
 	c.rec.Ports = nil
 	if pub != nil {
