@@ -40,8 +40,11 @@ func TestUpdateRoute(t *testing.T) {
 	if _, err := c.ContainerUpdate(ctx, "web", client.ContainerUpdateOptions{RestartPolicy: &p}); err != nil {
 		t.Fatal(err)
 	}
-	if fake.updated == nil || fake.updated.RestartPolicy != p {
-		t.Errorf("the engine got %+v", fake.updated)
+	fake.mu.Lock()
+	got := fake.updated
+	fake.mu.Unlock()
+	if got == nil || got.RestartPolicy != p {
+		t.Errorf("the engine got %+v", got)
 	}
 	_, err := c.ContainerUpdate(ctx, "web", client.ContainerUpdateOptions{Resources: &container.Resources{Memory: 1 << 20}})
 	if !errdefs.IsInvalidArgument(err) {
