@@ -240,8 +240,9 @@ func TestRestartUpdateRefusesResources(t *testing.T) {
 }
 
 // A daemon that ends (SIGTERM, then SIGKILL) brings back always and
-// unless-stopped containers when it starts again, not a manually stopped
-// unless-stopped one nor one without a policy.
+// unless-stopped containers when it starts again (a linked one whatever
+// order it finds them in), not a manually stopped unless-stopped one nor
+// one without a policy, nor one never started.
 func TestRestartAtDaemonStart(t *testing.T) {
 	t.Parallel()
 	d := startOwnDaemon(t)
@@ -252,6 +253,9 @@ func TestRestartAtDaemonStart(t *testing.T) {
 	run("unless", "--restart", "unless-stopped", "busybox", "sleep", "1000")
 	run("stopped", "--restart", "unless-stopped", "busybox", "sleep", "1000")
 	run("plain", "busybox", "sleep", "1000")
+	// web needs db running to start; the daemon may find it first.
+	run("db", "--restart", "always", "busybox", "sleep", "1000")
+	run("web", "--restart", "always", "--link", "db:db", "busybox", "sleep", "1000")
 	d.mustRun(t, "create", "--restart", "always", "--name", "created", "busybox", "true")
 	d.mustRun(t, "stop", "-t", "1", "stopped")
 
@@ -281,7 +285,7 @@ func TestRestartAtDaemonStart(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		restartDaemon(sig)
-		for _, name := range []string{"always", "unless"} {
+		for _, name := range []string{"always", "unless", "db", "web"} {
 			waitFor(t, 60*time.Second, name+" to come back after "+sig.String(), func() bool { return status(name) == "running" })
 		}
 		for name, want := range map[string]string{"stopped": "exited", "plain": "exited", "created": "created"} {

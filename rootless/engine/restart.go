@@ -76,17 +76,35 @@ func (e *Engine) restartAfter(c *Container, wait time.Duration, cancel <-chan st
 // after the previous engine ended, as dockerd does at its start: always
 // ones, unless-stopped ones the user did not stop, on-failure ones whose
 // last exit failed. Call it once the network is wired, before or while
-// serving. Containers never started stay created.
+// serving. Containers never started stay created. A container that needs
+// another (a link source, --network container:X) may come before it in
+// the index, so the failed ones are tried again while any start succeeds,
+// as dockerd starts link sources first.
 func (e *Engine) RestartAtStartup(ctx context.Context) {
+	var due []*Container
 	for _, c := range e.containers() {
 		r := c.snapshot()
-		if r.State.Status != container.StateExited || r.State.StartedAt.IsZero() ||
-			!shouldRestart(r.HostConfig.RestartPolicy, r.State.ExitCode, r.ManuallyStopped, r.RestartCount) {
-			continue
+		if r.State.Status == container.StateExited && !r.State.StartedAt.IsZero() &&
+			shouldRestart(r.HostConfig.RestartPolicy, r.State.ExitCode, r.ManuallyStopped, r.RestartCount) {
+			due = append(due, c)
 		}
-		// A manual start in effect: the count and back-off begin anew.
-		if err := e.start(ctx, c); err != nil {
-			log.Printf("engine: restart %s at startup: %v", r.ID[:12], err)
+	}
+	errs := map[*Container]error{}
+	for progress := true; progress && len(due) > 0; {
+		progress = false
+		var failed []*Container
+		for _, c := range due {
+			// A manual start in effect: the count and back-off begin anew.
+			if err := e.start(ctx, c); err != nil {
+				errs[c] = err
+				failed = append(failed, c)
+				continue
+			}
+			progress = true
 		}
+		due = failed
+	}
+	for _, c := range due {
+		log.Printf("engine: restart %s at startup: %v", c.rec.ID[:12], errs[c])
 	}
 }
