@@ -47,6 +47,10 @@ const sessionKey = "session"
 func runCLI(args []string) int {
 	s := &session{streams: streams{in: os.Stdin, out: os.Stdout, err: os.Stderr}, ensureDaemon: bootstrap.EnsureDaemon}
 	app := newApp(s)
+	if len(args) > 1 && args[1] == completeArg {
+		completeMain(app, s.out, args[2:], daemonNames(completionSocket(args[2:])))
+		return 0
+	}
 	// The first SIGINT or SIGTERM cancels the command's context (c.Context),
 	// so that a pull or a wait stops cleanly; the next one kills as usual,
 	// as with the docker CLI.
@@ -142,7 +146,8 @@ func commands() []*cli.Command {
 		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
 		pullCommand(), tagCommand(), rmiCommand(),
-		versionCommand(), infoCommand(), daemonCommand(),
+		versionCommand(), infoCommand(), systemCommand(), daemonCommand(),
+		setupCommand(), completionCommand(),
 	}
 }
 

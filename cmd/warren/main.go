@@ -19,6 +19,8 @@ func main() {
 			sandbox.InitMain()
 		case "__exec":
 			sandbox.ExecMain()
+		case bootstrap.RemoveArg:
+			bootstrap.RemoveMain(os.Args[2:])
 		case "__engine":
 			if err := wire.Main(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "warren engine:", err)

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/term"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"warren/rootless/bootstrap"
+)
+
+// systemCommand groups the daemon-wide commands, as `docker system` does.
+func systemCommand() *cli.Command {
+	info := infoCommand()
+	info.UsageText = "warren system info [OPTIONS]"
+	return &cli.Command{
+		Name: "system", Usage: "Manage warren",
+		UsageText:   "warren system COMMAND",
+		Subcommands: []*cli.Command{info, resetCommand()},
+	}
+}
+
+func resetCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "reset",
+		Usage:     "Stop the daemon and remove all containers, images, volumes, networks and warren's folders",
+		UsageText: "warren system reset [OPTIONS]",
+		Description: `Files that containers created under subordinate ids are removed too,
+without root: warren removes them as root of a user namespace of its own.
+
+Examples:
+  warren system reset
+  warren system reset --force`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "Do not prompt for confirmation"},
+		},
+		Action: resetAction,
+	}
+}
+
+func resetAction(c *cli.Context) error {
+	if err := requireNone(c); err != nil {
+		return err
+	}
+	s := sessionOf(c)
+	dirs := []string{s.paths.DataDir, s.paths.RuntimeDir}
+	if !c.Bool("force") {
+		if err := confirmReset(s.streams, dirs); err != nil {
+			return err
+		}
+	}
+	if err := stopDaemon(s.out, s.paths.RuntimeDir); err != nil {
+		return err
+	}
+	for _, d := range dirs {
+		if _, err := os.Lstat(d); os.IsNotExist(err) {
+			continue
+		}
+		if err := bootstrap.RemoveAll(d); err != nil {
+			return fmt.Errorf("warren: %w", err)
+		}
+		fmt.Fprintf(s.out, "Removed %s\n", d)
+	}
+	// A systemd socket unit's socket went with the runtime folder: make it
+	// listen again, so that the next command starts a fresh daemon.
+	if sockets, _ := systemdUnits(); sockets {
+		runSystemctl(s.out, "restart", socketUnit)
+	}
+	return nil
+}
+
+// resetWarning is podman's `system reset` prompt, with warren's folders.
+func resetWarning(dirs []string) string {
+	return fmt.Sprintf(`WARNING! This will remove:
+        - all containers
+        - all images
+        - all networks
+        - all volumes
+        - the data directory: %s
+        - the runtime directory: %s
+Are you sure you want to continue? [y/N] `, dirs[0], dirs[1])
+}
+
+// errResetNotConfirmed ends a reset the user did not confirm.
+var errResetNotConfirmed = statusError{status: 1}
+
+// confirmReset asks on the terminal; without one it refuses, since nobody
+// can have read the warning.
+func confirmReset(st streams, dirs []string) error {
+	if _, isTerm := term.GetFdInfo(st.in); !isTerm {
+		return statusError{status: 1, msg: "warren: refusing to reset without a terminal to confirm on: use --force (-f)"}
+	}
+	fmt.Fprint(st.out, resetWarning(dirs))
+	if !confirmed(st.in) {
+		return errResetNotConfirmed
+	}
+	return nil
+}
+
+// confirmed reads one line and accepts y or yes, as docker's prompts do.
+func confirmed(in io.Reader) bool {
+	line, _ := bufio.NewReader(in).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	return answer == "y" || answer == "yes"
+}
+
+// How stopDaemon waits for the daemon to release its lock.
+const (
+	stopGrace    = 30 * time.Second
+	stopInterval = 20 * time.Millisecond
+)
+
+// stopDaemon stops the daemon of runDir, if one runs: through systemd when
+// it runs the unit, else by SIGTERM to the pid in its lock (SIGKILL after
+// stopGrace), and waits until its lock is free.
+func stopDaemon(out io.Writer, runDir string) error {
+	lockPath := filepath.Join(runDir, "daemon.lock")
+	lock, err := os.Open(lockPath)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("warren: open the daemon lock: %w", err)
+	}
+	defer lock.Close()
+	if !lockBusy(lock) {
+		return nil
+	}
+	buf := make([]byte, 32)
+	n, _ := lock.ReadAt(buf, 0)
+	pid, err := strconv.Atoi(strings.Fields(string(buf[:n]) + " ")[0])
+	if err != nil || pid <= 0 {
+		return fmt.Errorf("warren: a daemon holds %s but its pid is unreadable", lockPath)
+	}
+	if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("warren: stop the daemon (pid %d): %w", pid, err)
+	}
+	deadline := time.Now().Add(stopGrace)
+	for lockBusy(lock) {
+		if time.Now().After(deadline) {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			deadline = time.Now().Add(stopGrace)
+		}
+		time.Sleep(stopInterval)
+	}
+	fmt.Fprintf(out, "Stopped the warren daemon (pid %d)\n", pid)
+	return nil
+}
+
+// lockBusy tells whether a process holds the daemon lock.
+func lockBusy(f *os.File) bool {
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return errors.Is(err, unix.EWOULDBLOCK)
+	}
+	_ = unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return false
+}
