@@ -112,6 +112,7 @@ func newApp(s *session) *cli.App {
 	for _, c := range app.Commands {
 		setUsageErrors(c, "warren")
 	}
+	setHelp(app)
 	return app
 }
 
