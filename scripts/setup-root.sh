@@ -17,11 +17,13 @@ fi
 changed() { echo "setup-root: $*"; }
 
 # Packages: newuidmap/newgidmap (uidmap), the busybox the test images are
-# built from, ip, nsenter/unshare, nc (RootlessKit's port-driver suite) and
-# the C toolchain the race detector of the unit tests links with.
+# built from, ip, nsenter/unshare, nc (RootlessKit's port-driver suite), the
+# C toolchain the race detector of the unit tests links with, systemd-analyze
+# (systemd) that checks the units of `warren setup`, and script(1) (bsdutils)
+# that gives `system reset` a terminal.
 install_packages() {
 	local missing=() pkg
-	for pkg in uidmap busybox-static iproute2 util-linux netcat-openbsd gcc libc6-dev; do
+	for pkg in uidmap busybox-static iproute2 util-linux netcat-openbsd gcc libc6-dev systemd bsdutils; do
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 			missing+=("$pkg")
 		fi

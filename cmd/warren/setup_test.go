@@ -1,0 +1,159 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+func fakeNames(kind nameKind) []string {
+	switch kind {
+	case runningContainers:
+		return []string{"web"}
+	case stoppedContainers:
+		return []string{"job"}
+	case allContainers:
+		return []string{"job", "web"}
+	case images:
+		return []string{"busybox:latest"}
+	case containersAndImages:
+		return []string{"busybox:latest", "job", "web"}
+	}
+	return nil
+}
+
+func TestComplete(t *testing.T) {
+	app := newApp(&session{})
+	tests := []struct {
+		words      []string
+		want, not  []string
+		wantNoneOf bool
+	}{
+		{words: []string{""}, want: []string{"run", "ps", "image", "system", "setup", "completion"}, not: []string{"__complete", "help"}},
+		{words: []string{"st"}, want: []string{"start", "stop"}},
+		{words: []string{"stop", ""}, want: []string{"web"}, not: []string{"job"}},
+		{words: []string{"start", ""}, want: []string{"job"}, not: []string{"web"}},
+		{words: []string{"rm", "-f", ""}, want: []string{"job", "web"}},
+		{words: []string{"exec", "-it", ""}, want: []string{"web"}},
+		{words: []string{"rmi", ""}, want: []string{"busybox:latest"}},
+		{words: []string{"run", "-d", ""}, want: []string{"busybox:latest"}},
+		{words: []string{"run", "--network", ""}, want: []string{"bridge", "host", "none", "container:web"}, not: []string{"busybox:latest"}},
+		{words: []string{"run", "--restart", ""}, want: []string{"always", "unless-stopped"}},
+		{words: []string{"run", "--name", ""}, wantNoneOf: true},
+		{words: []string{"ps", "--al"}, want: []string{"--all", "-a", "--format"}},
+		{words: []string{"image", ""}, want: []string{"ls", "list", "rm", "inspect"}, not: []string{"help"}},
+		{words: []string{"image", "rm", ""}, want: []string{"busybox:latest"}},
+		{words: []string{"image", "ls", "-"}, want: []string{"--all", "--quiet"}},
+		{words: []string{"--data-dir", "/x", "stop", ""}, want: []string{"web"}},
+		{words: []string{"--data-dir=/x", "st"}, want: []string{"start"}},
+		{words: []string{"-"}, want: []string{"--data-dir", "--runtime-dir"}},
+		{words: []string{"system", ""}, want: []string{"info", "reset"}},
+		{words: []string{"system", "reset", "-"}, want: []string{"--force", "-f"}},
+		{words: []string{"completion", ""}, want: []string{"bash", "zsh", "fish"}},
+		{words: []string{"ps", ""}, wantNoneOf: true},
+		{words: []string{"inspect", ""}, want: []string{"busybox:latest", "job", "web"}},
+		{words: nil, want: []string{"run"}},
+	}
+	for _, tt := range tests {
+		got := complete(app, tt.words, fakeNames)
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("complete(%q) = %q, missing %q", tt.words, got, w)
+			}
+		}
+		for _, n := range tt.not {
+			if slices.Contains(got, n) {
+				t.Errorf("complete(%q) = %q, should not offer %q", tt.words, got, n)
+			}
+		}
+		if tt.wantNoneOf && len(got) != 0 {
+			t.Errorf("complete(%q) = %q, want nothing", tt.words, got)
+		}
+	}
+}
+
+func TestCompletionScriptsCallWarren(t *testing.T) {
+	for shell, script := range completionScripts {
+		if !strings.Contains(script, completeArg) {
+			t.Errorf("%s script does not call warren %s", shell, completeArg)
+		}
+	}
+}
+
+// Every command, at every level, has a one-line summary.
+func TestEveryCommandHasSummary(t *testing.T) {
+	var walk func(cmds []*cli.Command, prefix string)
+	walk = func(cmds []*cli.Command, prefix string) {
+		for _, c := range cmds {
+			path := prefix + " " + c.Name
+			if c.Usage == "" || strings.Contains(c.Usage, "\n") {
+				t.Errorf("%s: summary %q is not one line", path, c.Usage)
+			}
+			walk(c.Subcommands, path)
+		}
+	}
+	walk(newApp(&session{}).Commands, "warren")
+}
+
+func TestFlagHelp(t *testing.T) {
+	tests := []struct {
+		flag cli.Flag
+		want string
+	}{
+		{&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "Show all"}, "-a, --all\tShow all"},
+		{&cli.StringFlag{Name: "format", Usage: "Format output"}, "    --format string\tFormat output"},
+		{&cli.IntFlag{Name: "last", Aliases: []string{"n"}, Value: -1, Usage: "Show n last"}, "-n, --last int\tShow n last (default -1)"},
+		{&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "Set variables"}, "-e, --env list\tSet variables"},
+		{&cli.StringFlag{Name: "data-dir", Usage: "Data", EnvVars: []string{"WARREN_DATA_DIR"}}, "    --data-dir string\tData ($WARREN_DATA_DIR)"},
+	}
+	for _, tt := range tests {
+		if got := flagHelp(tt.flag); got != tt.want {
+			t.Errorf("flagHelp(%s) = %q, want %q", tt.flag.Names()[0], got, tt.want)
+		}
+	}
+}
+
+func TestSystemdQuote(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"/usr/bin/warren", "/usr/bin/warren"},
+		{"/home/a b/warren", `"/home/a b/warren"`},
+		{"/x/100%", "/x/100%%"},
+		{"/x/$HOME", "/x/$$HOME"},
+		{`/x/a"b c`, `"/x/a\"b c"`},
+		{`/x/a\b`, `/x/a\\b`},
+		{"", `""`},
+	}
+	for _, tt := range tests {
+		if got := systemdQuote(tt.in); got != tt.want {
+			t.Errorf("systemdQuote(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestUnitFiles(t *testing.T) {
+	files := unitFiles("/opt/my bin/warren", "/run/user/1000/warren", "/home/u/.local/share/warren", "/run/user/1000/warren/warren.sock")
+	for name, want := range map[string][]string{
+		socketUnit: {"ListenStream=/run/user/1000/warren/warren.sock\n", "SocketMode=0600\n", "WantedBy=sockets.target\n"},
+		serviceUnit: {
+			`ExecStart="/opt/my bin/warren" daemon` + "\n",
+			"Environment=WARREN_RUNTIME_DIR=/run/user/1000/warren WARREN_DATA_DIR=/home/u/.local/share/warren\n",
+			"Restart=on-failure\n", "Requires=warren.socket\n", "WantedBy=default.target\n",
+		},
+	} {
+		for _, line := range want {
+			if !strings.Contains(files[name], line) {
+				t.Errorf("%s lacks %q:\n%s", name, line, files[name])
+			}
+		}
+	}
+}
+
+func TestConfirmed(t *testing.T) {
+	for in, want := range map[string]bool{"y\n": true, "Y\n": true, "yes\n": true, " yes \n": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
+		if got := confirmed(strings.NewReader(in)); got != want {
+			t.Errorf("confirmed(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
