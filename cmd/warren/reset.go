@@ -119,28 +119,15 @@ const (
 	stopInterval = 20 * time.Millisecond
 )
 
-// stopDaemon stops the daemon of runDir, if one runs: through systemd when
-// it runs the unit, else by SIGTERM to the pid in its lock (SIGKILL after
-// stopGrace), and waits until its lock is free.
+// stopDaemon stops the daemon of runDir, if one runs, by SIGTERM to the
+// pid in its lock (SIGKILL after stopGrace), and waits until its lock is
+// free. A daemon that systemd runs exits cleanly, so it is not restarted.
 func stopDaemon(out io.Writer, runDir string) error {
-	lockPath := filepath.Join(runDir, "daemon.lock")
-	lock, err := os.Open(lockPath)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("warren: open the daemon lock: %w", err)
+	lock, pid, err := runningDaemon(runDir)
+	if err != nil || lock == nil {
+		return err
 	}
 	defer lock.Close()
-	if !lockBusy(lock) {
-		return nil
-	}
-	buf := make([]byte, 32)
-	n, _ := lock.ReadAt(buf, 0)
-	pid, err := strconv.Atoi(strings.Fields(string(buf[:n]) + " ")[0])
-	if err != nil || pid <= 0 {
-		return fmt.Errorf("warren: a daemon holds %s but its pid is unreadable", lockPath)
-	}
 	if err := unix.Kill(pid, unix.SIGTERM); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("warren: stop the daemon (pid %d): %w", pid, err)
 	}
@@ -154,6 +141,31 @@ func stopDaemon(out io.Writer, runDir string) error {
 	}
 	fmt.Fprintf(out, "Stopped the warren daemon (pid %d)\n", pid)
 	return nil
+}
+
+// runningDaemon returns the open lock of the daemon of runDir and its pid,
+// or a nil lock when no daemon runs there.
+func runningDaemon(runDir string) (*os.File, int, error) {
+	lockPath := filepath.Join(runDir, "daemon.lock")
+	lock, err := os.Open(lockPath)
+	if os.IsNotExist(err) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("warren: open the daemon lock: %w", err)
+	}
+	if !lockBusy(lock) {
+		lock.Close()
+		return nil, 0, nil
+	}
+	buf := make([]byte, 32)
+	n, _ := lock.ReadAt(buf, 0)
+	pid, err := strconv.Atoi(strings.Fields(string(buf[:n]) + " ")[0])
+	if err != nil || pid <= 0 {
+		lock.Close()
+		return nil, 0, fmt.Errorf("warren: a daemon holds %s but its pid is unreadable", lockPath)
+	}
+	return lock, pid, nil
 }
 
 // lockBusy tells whether a process holds the daemon lock.

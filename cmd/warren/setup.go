@@ -230,7 +230,17 @@ func installUnits(s *session, dir string, write, managed bool) error {
 		fmt.Fprintln(s.out, "systemd: no systemd user manager runs for this user (or it does not load this folder): the units are not enabled.")
 		return nil
 	}
-	for _, args := range [][]string{{"daemon-reload"}, {"enable", "--now", socketUnit, serviceUnit}} {
+	enable := []string{"enable", "--now", socketUnit, serviceUnit}
+	// A daemon that a command started holds the lock and the socket: the
+	// units take over once it stops, rather than setup stopping containers.
+	if lock, pid, err := runningDaemon(s.paths.RuntimeDir); err == nil && lock != nil {
+		lock.Close()
+		if !underUnit(pid) {
+			enable = []string{"enable", socketUnit, serviceUnit}
+			fmt.Fprintf(s.out, "systemd: a warren daemon runs outside systemd (pid %d): the units start at your next login, or now with:\n  kill %d && systemctl --user start %s %s\n", pid, pid, socketUnit, serviceUnit)
+		}
+	}
+	for _, args := range [][]string{{"daemon-reload"}, enable} {
 		if err := runSystemctl(s.out, args...); err != nil {
 			return err
 		}
@@ -241,6 +251,12 @@ func installUnits(s *session, dir string, write, managed bool) error {
 		}
 	}
 	return nil
+}
+
+// underUnit tells whether systemd runs pid as warren.service.
+func underUnit(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	return err == nil && strings.Contains(string(b), "/"+serviceUnit)
 }
 
 func uninstall(out io.Writer, dir string, managed bool) error {
