@@ -28,15 +28,12 @@ func Listener() (net.Listener, error) {
 	if !Passed() {
 		return nil, nil
 	}
-	n := os.Getenv("LISTEN_FDS")
+	_, err := Inspect()
 	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PIDFDID"} {
 		os.Unsetenv(k)
 	}
-	if n != "1" {
-		return nil, fmt.Errorf("systemd passed LISTEN_FDS=%s sockets; warren's socket unit has one ListenStream", n)
-	}
-	if err := check(firstFD); err != nil {
-		return nil, fmt.Errorf("the socket systemd passed (fd %d): %w", firstFD, err)
+	if err != nil {
+		return nil, err
 	}
 	unix.CloseOnExec(firstFD)
 	f := os.NewFile(firstFD, "LISTEN_FD_3")
@@ -74,4 +71,24 @@ func check(fd int) error {
 		return fmt.Errorf("not listening (a unit with Accept=yes passes connections)")
 	}
 	return nil
+}
+
+// Inspect checks, without taking it, that systemd passed this process one
+// listening stream socket, and returns the path it is bound to: a parent
+// that hands the socket on to its child checks it first.
+func Inspect() (string, error) {
+	if n := os.Getenv("LISTEN_FDS"); n != "1" {
+		return "", fmt.Errorf("systemd passed LISTEN_FDS=%s sockets; warren's socket unit has one ListenStream", n)
+	}
+	if err := check(firstFD); err != nil {
+		return "", fmt.Errorf("the socket systemd passed (fd %d): %w", firstFD, err)
+	}
+	sa, err := unix.Getsockname(firstFD)
+	if err != nil {
+		return "", fmt.Errorf("the socket systemd passed: %w", err)
+	}
+	if u, ok := sa.(*unix.SockaddrUnix); ok {
+		return u.Name, nil
+	}
+	return "", fmt.Errorf("the socket systemd passed is not a Unix socket")
 }

@@ -26,6 +26,7 @@ func TestMain(m *testing.M) {
 // helper is the activated service: it reports what Listener found and
 // serves one connection on it.
 func helper() {
+	inspected, _ := Inspect()
 	l, err := Listener()
 	switch {
 	case err != nil:
@@ -33,7 +34,7 @@ func helper() {
 	case l == nil:
 		fmt.Println("none")
 	default:
-		fmt.Printf("listening on %s, LISTEN_FDS=%q\n", Path(l), os.Getenv("LISTEN_FDS"))
+		fmt.Printf("listening on %s (inspected %s), LISTEN_FDS=%q\n", Path(l), inspected, os.Getenv("LISTEN_FDS"))
 		c, err := l.Accept()
 		if err != nil {
 			fmt.Println("accept:", err)
@@ -98,7 +99,7 @@ func TestListenerServesThePassedSocket(t *testing.T) {
 	}
 	defer f.Close()
 	_, out := activate(t, f, "1", "self")
-	if got, want := firstLine(t, out), fmt.Sprintf("listening on %s, LISTEN_FDS=\"\"", path); got != want {
+	if got, want := firstLine(t, out), fmt.Sprintf("listening on %s (inspected %s), LISTEN_FDS=\"\"", path, path); got != want {
 		t.Fatalf("helper: %q, want %q", got, want)
 	}
 	c, err := net.Dial("unix", path)
