@@ -79,9 +79,10 @@ func TestDaemonSocketActivation(t *testing.T) {
 
 	d := activatedDaemon(t, env, passed, logPath)
 	waitFor(t, 60*time.Second, "the activated daemon to answer", func() bool { return pingSocket(sock) == nil })
-	if !strings.Contains(readFile(logPath), "the socket systemd passed") {
-		t.Errorf("the daemon does not say it serves the passed socket:\n%s", tail(readFile(logPath), 20))
-	}
+	// The engine logs after it started serving: wait for the line.
+	waitFor(t, 30*time.Second, "the engine to say it serves the passed socket", func() bool {
+		return strings.Contains(readFile(logPath), "serving on "+sock+", the socket systemd passed")
+	})
 	r := runCmd(suite.bin, env, nil, "load", "-i", filepath.Join(suite.images, "busybox.tar"))
 	if r.code != 0 {
 		t.Fatalf("load: exit %d: %s", r.code, r.stderr)

@@ -29,6 +29,9 @@ func main() {
 			return
 		}
 	}
+	if bootstrap.IsActivationHelper() {
+		bootstrap.ActivationHelperMain()
+	}
 	if bootstrap.IsChild() {
 		bootstrap.ChildMain()
 	}

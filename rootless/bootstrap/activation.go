@@ -6,6 +6,9 @@ import (
 	"os"
 
 	"github.com/rootless-containers/rootlesskit/v3/pkg/systemd/activation"
+
+	"warren/internal/config"
+	"warren/internal/sdactivation"
 )
 
 // IsActivationHelper tells whether this process is RootlessKit's
@@ -25,4 +28,21 @@ func ActivationHelperMain() {
 	err := activation.ActivationHelper(activation.Opt{RunActivationHelperEnvKey: envActivationHelper, TargetCmd: cfg.Engine})
 	fmt.Fprintf(os.Stderr, "%sstart the engine with the socket systemd passed: %v\n", logPrefix, err)
 	os.Exit(1)
+}
+
+// systemdSocket tells whether systemd passed the daemon its socket, which
+// RootlessKit then hands to the engine, and refuses one that is not on
+// warren's socket path: the CLI would not find the daemon there.
+func systemdSocket(p config.Paths) (bool, error) {
+	if !sdactivation.Passed() {
+		return false, nil
+	}
+	path, err := sdactivation.Inspect()
+	if err != nil {
+		return false, err
+	}
+	if path != p.Socket() {
+		return false, fmt.Errorf("systemd passed a socket on %s, but warren's socket is %s: set %s (or ListenStream=) so that they match", path, p.Socket(), config.EnvRuntimeDir)
+	}
+	return true, nil
 }

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"warren/internal/config"
+	"warren/internal/sdactivation"
 	"warren/netstack/uplink"
 	"warren/portfwd/forward"
 )
@@ -91,12 +92,19 @@ func RunDaemon(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer dataLock.Close()
-	// Holding the lock, whatever is left in the runtime dir is a killed
-	// daemon's: clear it so that it cannot get in the way.
-	if err := clearStale(p); err != nil {
+	activated, err := systemdSocket(p)
+	if err != nil {
 		return err
 	}
-	defer os.Remove(p.Socket())
+	// Holding the lock, whatever is left in the runtime dir is a killed
+	// daemon's: clear it so that it cannot get in the way. A socket systemd
+	// passed is systemd's, and outlives the daemon.
+	if err := clearStale(p, !activated); err != nil {
+		return err
+	}
+	if !activated {
+		defer os.Remove(p.Socket())
+	}
 
 	prop := propagation()
 	popt, err := parentOpt(cfg, prop)
@@ -251,10 +259,13 @@ func lockHeld(p config.Paths) bool {
 	return false
 }
 
-// clearStale removes a killed daemon's socket and RootlessKit state.
-func clearStale(p config.Paths) error {
-	if err := os.Remove(p.Socket()); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("remove stale socket: %w", err)
+// clearStale removes a killed daemon's socket (when socket) and RootlessKit
+// state.
+func clearStale(p config.Paths, socket bool) error {
+	if socket {
+		if err := os.Remove(p.Socket()); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove stale socket: %w", err)
+		}
 	}
 	if err := parent.InitStateDir(p.RootlessKitDir()); err != nil {
 		return fmt.Errorf("prepare %s: %w", p.RootlessKitDir(), err)
@@ -354,8 +365,12 @@ func exportChildEnv(cfg config.Config, propagation string) error {
 			return fmt.Errorf("set %s: %w", k, err)
 		}
 	}
-	// warren does not take sockets from systemd: without these RootlessKit
-	// would pass them on and run its activation helper instead of the engine.
+	// systemd's socket (checked by RunDaemon) goes to the engine through
+	// RootlessKit's activation helper. Without one, stray variables would
+	// make RootlessKit run that helper for nothing.
+	if sdactivation.Passed() {
+		return nil
+	}
 	for _, k := range []string{"LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"} {
 		os.Unsetenv(k)
 	}

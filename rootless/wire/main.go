@@ -24,6 +24,7 @@ import (
 	rkclient "github.com/rootless-containers/rootlesskit/v3/pkg/api/client"
 
 	"warren/internal/config"
+	"warren/internal/sdactivation"
 	"warren/netstack"
 	"warren/netstack/uplink"
 	"warren/portfwd"
@@ -41,6 +42,11 @@ const shutdownStopCap = 10 * time.Second
 // until SIGTERM, then stops the containers and removes the socket.
 func Main(args []string) error {
 	hostproc.Take() // before any process is started: none may inherit it
+	// Likewise systemd's socket, passed on by RootlessKit's activation helper.
+	passed, err := sdactivation.Listener()
+	if err != nil {
+		return err
+	}
 	fs := flag.NewFlagSet("__engine", flag.ContinueOnError)
 	encoded := fs.String("config", "", "the daemon's configuration, as config.Encode writes it")
 	if err := fs.Parse(args); err != nil {
@@ -55,12 +61,17 @@ func Main(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return Serve(ctx, cfg)
+	return serve(ctx, cfg, passed)
 }
 
 // Serve builds the engine from cfg and serves its API on cfg's socket
 // until ctx ends.
 func Serve(ctx context.Context, cfg config.Config) error {
+	return serve(ctx, cfg, nil)
+}
+
+// serve is Serve on the listener systemd passed, when not nil.
+func serve(ctx context.Context, cfg config.Config, passed net.Listener) error {
 	store, err := image.Open(filepath.Join(cfg.DataDir, "images"))
 	if err != nil {
 		return fmt.Errorf("open image store: %w", err)
@@ -89,7 +100,7 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, cfg.Socket(), e)
+	return serveAPI(ctx, cfg.Socket(), passed, e)
 }
 
 // setupBridge builds the containers' bridge in the engine's namespace,
@@ -108,16 +119,21 @@ func setupBridge(cfg config.Config) (*netstack.Bridge, error) {
 }
 
 // serveAPI serves e on sock until ctx ends, then stops the containers.
-func serveAPI(ctx context.Context, sock string, e *engine.Engine) error {
-	l, err := listen(sock)
-	if err != nil {
-		return err
+func serveAPI(ctx context.Context, sock string, passed net.Listener, e *engine.Engine) error {
+	l, how := passed, "the socket systemd passed"
+	if l == nil {
+		var err error
+		if l, err = listen(sock); err != nil {
+			return err
+		}
+		// A socket systemd passed is systemd's: it outlives the engine.
+		defer os.Remove(sock)
+		how = "its own socket"
 	}
-	defer os.Remove(sock)
 	srv := &http.Server{Handler: api.NewHandler(e), ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
-	log.Printf("engine: serving on %s", sock)
+	log.Printf("engine: serving on %s, %s", sock, how)
 	// The network is wired and the API answers: restart policies apply.
 	e.RestartAtStartup(ctx)
 
