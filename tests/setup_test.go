@@ -339,6 +339,9 @@ func TestHelp(t *testing.T) {
 			t.Errorf("warren ps --help lacks %q:\n%s", want, out)
 		}
 	}
+	if out := mustWarren(t, "help", "ps"); !strings.HasPrefix(out, "Usage:  warren ps [OPTIONS]\n") {
+		t.Errorf("warren help ps:\n%s", out)
+	}
 	out = mustWarren(t, "system", "--help")
 	if !strings.Contains(out, "Usage:  warren system COMMAND") || !strings.Contains(out, "  reset  ") || strings.Contains(out, "help, h") {
 		t.Errorf("warren system --help:\n%s", out)

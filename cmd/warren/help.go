@@ -60,6 +60,16 @@ func setHelp(app *cli.App) {
 	cli.FlagStringer = flagHelp
 	app.UsageText = "warren [OPTIONS] COMMAND"
 	app.HideHelpCommand = true
+	// `warren help [COMMAND]` still works, as `docker help` does, unlisted.
+	app.Commands = append(app.Commands, &cli.Command{
+		Name: "help", Usage: "Help about any command", Hidden: true,
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return cli.ShowCommandHelp(c.Lineage()[1], c.Args().First())
+		},
+	})
 	var walk func(cmds []*cli.Command, prefix string)
 	walk = func(cmds []*cli.Command, prefix string) {
 		for _, c := range cmds {
