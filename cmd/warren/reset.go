@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"warren/internal/userunit"
 	"warren/rootless/bootstrap"
 )
 
@@ -72,8 +73,10 @@ func resetAction(c *cli.Context) error {
 	}
 	// A systemd socket unit's socket went with the runtime folder: make it
 	// listen again, so that the next command starts a fresh daemon.
-	if sockets, _ := systemdUnits(); sockets {
-		runSystemctl(s.out, "restart", socketUnit)
+	if userunit.Installed() {
+		if err := userunit.Systemctl(s.out, "restart", userunit.Socket); err != nil {
+			return fmt.Errorf("warren: %w", err)
+		}
 	}
 	return nil
 }

@@ -5,27 +5,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
-	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	dockerconfig "github.com/docker/cli/cli/config"
-	"github.com/docker/cli/cli/context/store"
 	"github.com/urfave/cli/v2"
 
 	"warren/internal/config"
+	"warren/internal/dockerctx"
+	"warren/internal/userunit"
 	"warren/rootless/bootstrap"
 )
 
-// The systemd user units `warren setup` installs, and the docker CLI
-// context it creates.
-const (
-	serviceUnit   = "warren.service"
-	socketUnit    = "warren.socket"
-	dockerContext = "warren"
-)
+// dockerContext is the docker CLI context `warren setup` creates.
+const dockerContext = "warren"
 
 func setupCommand() *cli.Command {
 	return &cli.Command{
@@ -57,7 +49,7 @@ func setupAction(c *cli.Context) error {
 	s := sessionOf(c)
 	unitDir, write, managed, err := unitTarget(c.String("systemd-dir"))
 	if err != nil {
-		return err
+		return fmt.Errorf("warren: %w", err)
 	}
 	if c.Bool("uninstall") {
 		return uninstall(s.out, unitDir, managed)
@@ -67,12 +59,18 @@ func setupAction(c *cli.Context) error {
 	}
 	fmt.Fprintln(s.out)
 	if err := installUnits(s, unitDir, write, managed); err != nil {
-		return err
+		return fmt.Errorf("warren: %w", err)
 	}
 	fmt.Fprintln(s.out)
 	host := "unix://" + s.paths.Socket()
-	if err := installDockerContext(s.out, host); err != nil {
-		return err
+	change, err := dockerctx.Ensure(dockerContext, host, "warren, rootless Docker-compatible engine")
+	if err != nil {
+		return fmt.Errorf("warren: %w", err)
+	}
+	if change == dockerctx.Unchanged {
+		fmt.Fprintf(s.out, "docker: context %q is up to date (%s)\n", dockerContext, host)
+	} else {
+		fmt.Fprintf(s.out, "docker: %s context %q (%s)\n", change, dockerContext, host)
 	}
 	fmt.Fprintf(s.out, "Use it with 'docker context use %s' or 'docker --context %s ...', or set:\n", dockerContext, dockerContext)
 	fmt.Fprintf(s.out, "export DOCKER_HOST=%s\n", host)
@@ -84,120 +82,19 @@ func setupAction(c *cli.Context) error {
 // setup enables them). An explicit folder is written even without a
 // manager; the default one only with a manager.
 func unitTarget(explicit string) (dir string, write, managed bool, err error) {
-	def, err := userUnitDir()
+	def, err := userunit.Dir()
 	if err != nil {
 		return "", false, false, err
 	}
-	running := userManagerRunning()
+	running := userunit.ManagerRunning()
 	if explicit == "" {
 		return def, running, running, nil
 	}
 	abs, err := filepath.Abs(explicit)
 	if err != nil {
-		return "", false, false, fmt.Errorf("warren: %w", err)
+		return "", false, false, err
 	}
 	return abs, true, running && abs == def, nil
-}
-
-// userManagerRunning tells whether this user has a systemd manager: it
-// listens on $XDG_RUNTIME_DIR/systemd/private.
-func userManagerRunning() bool {
-	rt := os.Getenv("XDG_RUNTIME_DIR")
-	if rt == "" {
-		return false
-	}
-	st, err := os.Stat(filepath.Join(rt, "systemd", "private"))
-	return err == nil && st.Mode()&os.ModeSocket != 0
-}
-
-// userUnitDir is where a user's own units live.
-func userUnitDir() (string, error) {
-	if d := os.Getenv("XDG_CONFIG_HOME"); d != "" {
-		return filepath.Join(d, "systemd", "user"), nil
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("warren: find the systemd user unit folder: %w", err)
-	}
-	return filepath.Join(home, ".config", "systemd", "user"), nil
-}
-
-// systemdUnits tells whether a running systemd user manager has warren's
-// socket unit installed.
-func systemdUnits() (bool, error) {
-	if !userManagerRunning() {
-		return false, nil
-	}
-	dir, err := userUnitDir()
-	if err != nil {
-		return false, err
-	}
-	_, err = os.Stat(filepath.Join(dir, socketUnit))
-	return err == nil, nil
-}
-
-// runSystemctl runs `systemctl --user args...`, showing the command and
-// its output.
-func runSystemctl(out io.Writer, args ...string) error {
-	args = append([]string{"--user"}, args...)
-	fmt.Fprintf(out, "+ systemctl %s\n", strings.Join(args, " "))
-	cmd := exec.Command("systemctl", args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("warren: systemctl %s: %w", strings.Join(args, " "), err)
-	}
-	return nil
-}
-
-// unitFiles are the units' contents: the daemon runs on the paths this
-// setup sees, started by the first connection to its socket or at login.
-func unitFiles(exe string, runtimeDir, dataDir, socket string) map[string]string {
-	env := fmt.Sprintf("Environment=%s %s\n",
-		systemdQuote(config.EnvRuntimeDir+"="+runtimeDir), systemdQuote(config.EnvDataDir+"="+dataDir))
-	return map[string]string{
-		socketUnit: `[Unit]
-Description=warren API socket (rootless Docker-compatible engine)
-
-[Socket]
-ListenStream=` + systemdEscape(socket) + `
-SocketMode=0600
-DirectoryMode=0700
-
-[Install]
-WantedBy=sockets.target
-`,
-		serviceUnit: `[Unit]
-Description=warren daemon (rootless Docker-compatible engine)
-Requires=` + socketUnit + `
-After=` + socketUnit + `
-
-[Service]
-Type=simple
-ExecStart=` + systemdQuote(exe) + ` daemon
-` + env + `Restart=on-failure
-# SIGTERM to the daemon alone: it stops its engine and containers itself.
-KillMode=mixed
-TimeoutStopSec=60
-
-[Install]
-WantedBy=default.target
-`,
-	}
-}
-
-// systemdEscape doubles the characters systemd expands in unit values.
-func systemdEscape(s string) string {
-	return strings.NewReplacer("%", "%%", "$", "$$", `\`, `\\`).Replace(s)
-}
-
-// systemdQuote is one word of ExecStart= or Environment=, quoted when it
-// holds blanks or quotes.
-func systemdQuote(s string) string {
-	e := systemdEscape(s)
-	if s != "" && !strings.ContainsAny(s, " \t\"'") {
-		return e
-	}
-	return `"` + strings.ReplaceAll(e, `"`, `\"`) + `"`
 }
 
 func installUnits(s *session, dir string, write, managed bool) error {
@@ -208,13 +105,14 @@ func installUnits(s *session, dir string, write, managed bool) error {
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return fmt.Errorf("warren: find the warren binary: %w", err)
+		return fmt.Errorf("find the warren binary: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("warren: %w", err)
+		return err
 	}
-	files := unitFiles(exe, s.paths.RuntimeDir, s.paths.DataDir, s.paths.Socket())
-	for _, name := range []string{socketUnit, serviceUnit} {
+	env := []string{config.EnvRuntimeDir + "=" + s.paths.RuntimeDir, config.EnvDataDir + "=" + s.paths.DataDir}
+	files := userunit.Files(exe, s.paths.Socket(), env)
+	for _, name := range userunit.Names {
 		path := filepath.Join(dir, name)
 		old, err := os.ReadFile(path)
 		if err == nil && bytes.Equal(old, []byte(files[name])) {
@@ -222,7 +120,7 @@ func installUnits(s *session, dir string, write, managed bool) error {
 			continue
 		}
 		if err := os.WriteFile(path, []byte(files[name]), 0o644); err != nil {
-			return fmt.Errorf("warren: %w", err)
+			return err
 		}
 		fmt.Fprintf(s.out, "systemd: wrote %s\n", path)
 	}
@@ -230,50 +128,43 @@ func installUnits(s *session, dir string, write, managed bool) error {
 		fmt.Fprintln(s.out, "systemd: no systemd user manager runs for this user (or it does not load this folder): the units are not enabled.")
 		return nil
 	}
-	enable := []string{"enable", "--now", socketUnit, serviceUnit}
+	enable := append([]string{"enable", "--now"}, userunit.Names...)
 	// A daemon that a command started holds the lock and the socket: the
 	// units take over once it stops, rather than setup stopping containers.
 	if lock, pid, err := runningDaemon(s.paths.RuntimeDir); err == nil && lock != nil {
 		lock.Close()
-		if !underUnit(pid) {
-			enable = []string{"enable", socketUnit, serviceUnit}
-			fmt.Fprintf(s.out, "systemd: a warren daemon runs outside systemd (pid %d): the units start at your next login, or now with:\n  kill %d && systemctl --user start %s %s\n", pid, pid, socketUnit, serviceUnit)
+		if !userunit.RunsAs(pid) {
+			enable = append([]string{"enable"}, userunit.Names...)
+			fmt.Fprintf(s.out, "systemd: a warren daemon runs outside systemd (pid %d): the units start at your next login, or now with:\n  kill %d && systemctl --user start %s %s\n",
+				pid, pid, userunit.Socket, userunit.Service)
 		}
 	}
 	for _, args := range [][]string{{"daemon-reload"}, enable} {
-		if err := runSystemctl(s.out, args...); err != nil {
+		if err := userunit.Systemctl(s.out, args...); err != nil {
 			return err
 		}
 	}
-	if u, err := user.Current(); err == nil {
-		if _, err := os.Stat(filepath.Join("/var/lib/systemd/linger", u.Username)); err != nil {
-			fmt.Fprintf(s.out, "systemd: the daemon stops when you log out; to keep it (and its containers) running, run:\n  loginctl enable-linger %s\n", u.Username)
-		}
+	if u, err := user.Current(); err == nil && !userunit.Lingering(u.Username) {
+		fmt.Fprintf(s.out, "systemd: the daemon stops when you log out; to keep it (and its containers) running, run:\n  loginctl enable-linger %s\n", u.Username)
 	}
 	return nil
 }
 
-// underUnit tells whether systemd runs pid as warren.service.
-func underUnit(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	return err == nil && strings.Contains(string(b), "/"+serviceUnit)
-}
-
 func uninstall(out io.Writer, dir string, managed bool) error {
 	changed := false
-	paths := []string{filepath.Join(dir, serviceUnit), filepath.Join(dir, socketUnit)}
 	present := false
-	for _, p := range paths {
-		if _, err := os.Stat(p); err == nil {
+	for _, name := range userunit.Names {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			present = true
 		}
 	}
 	if managed && present {
-		if err := runSystemctl(out, "disable", "--now", socketUnit, serviceUnit); err != nil {
-			return err
+		if err := userunit.Systemctl(out, append([]string{"disable", "--now"}, userunit.Names...)...); err != nil {
+			return fmt.Errorf("warren: %w", err)
 		}
 	}
-	for _, p := range paths {
+	for _, name := range userunit.Names {
+		p := filepath.Join(dir, name)
 		err := os.Remove(p)
 		if os.IsNotExist(err) {
 			continue
@@ -285,92 +176,22 @@ func uninstall(out io.Writer, dir string, managed bool) error {
 		changed = true
 	}
 	if managed && present {
-		if err := runSystemctl(out, "daemon-reload"); err != nil {
-			return err
+		if err := userunit.Systemctl(out, "daemon-reload"); err != nil {
+			return fmt.Errorf("warren: %w", err)
 		}
 	}
-	removed, err := removeDockerContext(out)
+	removed, wasCurrent, err := dockerctx.Remove(dockerContext)
+	if wasCurrent {
+		fmt.Fprintln(out, `docker: the current context is "default" again`)
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("warren: %w", err)
+	}
+	if removed {
+		fmt.Fprintf(out, "docker: removed context %q\n", dockerContext)
 	}
 	if !changed && !removed {
 		fmt.Fprintln(out, "Nothing to remove: warren is not set up for this user.")
 	}
 	return nil
-}
-
-// dockerContextMeta and dockerEndpoint are the docker CLI's context
-// metadata (command.DockerContext) and docker endpoint
-// (context.EndpointMetaBase), as its context store writes them.
-type dockerContextMeta struct {
-	Description string `json:",omitempty"`
-}
-
-type dockerEndpoint struct {
-	Host          string `json:",omitempty"`
-	SkipTLSVerify bool
-}
-
-// dockerStore is the docker CLI's context store, under $DOCKER_CONFIG or
-// ~/.docker.
-func dockerStore() *store.ContextStore {
-	cfg := store.NewConfig(func() any { return &dockerContextMeta{} },
-		store.EndpointTypeGetter("docker", func() any { return &dockerEndpoint{} }))
-	return store.New(dockerconfig.ContextStoreDir(), cfg)
-}
-
-func installDockerContext(out io.Writer, host string) error {
-	st := dockerStore()
-	meta := store.Metadata{
-		Name:      dockerContext,
-		Metadata:  dockerContextMeta{Description: "warren, rootless Docker-compatible engine"},
-		Endpoints: map[string]any{"docker": dockerEndpoint{Host: host}},
-	}
-	verb := "created"
-	old, err := st.GetMetadata(dockerContext)
-	switch {
-	case err == nil:
-		// The store hands back the getter's type dereferenced.
-		if ep, ok := old.Endpoints["docker"].(dockerEndpoint); ok && ep.Host == host && !ep.SkipTLSVerify {
-			fmt.Fprintf(out, "docker: context %q is up to date (%s)\n", dockerContext, host)
-			return nil
-		}
-		verb = "updated"
-	case !cerrdefs.IsNotFound(err):
-		return fmt.Errorf("warren: read docker context %q: %w", dockerContext, err)
-	}
-	if err := st.CreateOrUpdate(meta); err != nil {
-		return fmt.Errorf("warren: write docker context %q: %w", dockerContext, err)
-	}
-	fmt.Fprintf(out, "docker: %s context %q (%s)\n", verb, dockerContext, host)
-	return nil
-}
-
-// removeDockerContext removes the context, and makes the docker CLI's
-// current context the default again if it was warren's, as
-// `docker context rm -f` does.
-func removeDockerContext(out io.Writer) (bool, error) {
-	st := dockerStore()
-	if _, err := st.GetMetadata(dockerContext); err != nil {
-		if cerrdefs.IsNotFound(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("warren: read docker context %q: %w", dockerContext, err)
-	}
-	cf, err := dockerconfig.Load(dockerconfig.Dir())
-	if err != nil {
-		return false, fmt.Errorf("warren: %w", err)
-	}
-	if cf.CurrentContext == dockerContext {
-		cf.CurrentContext = ""
-		if err := cf.Save(); err != nil {
-			return false, fmt.Errorf("warren: %w", err)
-		}
-		fmt.Fprintln(out, "docker: the current context is \"default\" again")
-	}
-	if err := st.Remove(dockerContext); err != nil {
-		return false, fmt.Errorf("warren: %w", err)
-	}
-	fmt.Fprintf(out, "docker: removed context %q\n", dockerContext)
-	return true, nil
 }

@@ -115,41 +115,6 @@ func TestFlagHelp(t *testing.T) {
 	}
 }
 
-func TestSystemdQuote(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"/usr/bin/warren", "/usr/bin/warren"},
-		{"/home/a b/warren", `"/home/a b/warren"`},
-		{"/x/100%", "/x/100%%"},
-		{"/x/$HOME", "/x/$$HOME"},
-		{`/x/a"b c`, `"/x/a\"b c"`},
-		{`/x/a\b`, `/x/a\\b`},
-		{"", `""`},
-	}
-	for _, tt := range tests {
-		if got := systemdQuote(tt.in); got != tt.want {
-			t.Errorf("systemdQuote(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestUnitFiles(t *testing.T) {
-	files := unitFiles("/opt/my bin/warren", "/run/user/1000/warren", "/home/u/.local/share/warren", "/run/user/1000/warren/warren.sock")
-	for name, want := range map[string][]string{
-		socketUnit: {"ListenStream=/run/user/1000/warren/warren.sock\n", "SocketMode=0600\n", "WantedBy=sockets.target\n"},
-		serviceUnit: {
-			`ExecStart="/opt/my bin/warren" daemon` + "\n",
-			"Environment=WARREN_RUNTIME_DIR=/run/user/1000/warren WARREN_DATA_DIR=/home/u/.local/share/warren\n",
-			"Restart=on-failure\n", "Requires=warren.socket\n", "WantedBy=default.target\n",
-		},
-	} {
-		for _, line := range want {
-			if !strings.Contains(files[name], line) {
-				t.Errorf("%s lacks %q:\n%s", name, line, files[name])
-			}
-		}
-	}
-}
-
 func TestConfirmed(t *testing.T) {
 	for in, want := range map[string]bool{"y\n": true, "Y\n": true, "yes\n": true, " yes \n": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
 		if got := confirmed(strings.NewReader(in)); got != want {
