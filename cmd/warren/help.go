@@ -61,6 +61,8 @@ func setHelp(app *cli.App) {
 	app.UsageText = "warren [OPTIONS] COMMAND"
 	app.HideHelpCommand = true
 	// `warren help [COMMAND]` still works, as `docker help` does, unlisted.
+	// With a command of that name urfave/cli adds no --help flag: add it.
+	app.Flags = append(app.Flags, cli.HelpFlag)
 	app.Commands = append(app.Commands, &cli.Command{
 		Name: "help", Usage: "Help about any command", Hidden: true,
 		Action: func(c *cli.Context) error {

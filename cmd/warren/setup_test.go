@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -119,6 +120,30 @@ func TestConfirmed(t *testing.T) {
 	for in, want := range map[string]bool{"y\n": true, "Y\n": true, "yes\n": true, " yes \n": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
 		if got := confirmed(strings.NewReader(in)); got != want {
 			t.Errorf("confirmed(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// Help is asked with --help, with the help command, and for a command.
+func TestHelpRequests(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"warren", "--help"}, "Usage:  warren [OPTIONS] COMMAND\n\nRun Docker-style containers without root\n"},
+		{[]string{"warren", "help"}, "Usage:  warren [OPTIONS] COMMAND\n"},
+		{[]string{"warren", "help", "ps"}, "Usage:  warren ps [OPTIONS]\n\nList containers\n"},
+		{[]string{"warren", "ps", "--help"}, "Usage:  warren ps [OPTIONS]\n\nList containers\n"},
+		{[]string{"warren", "system", "--help"}, "Usage:  warren system COMMAND\n\nManage warren\n"},
+	} {
+		var out, errOut bytes.Buffer
+		s := &session{streams: streams{out: &out, err: &errOut}}
+		if err := newApp(s).Run(tt.args); err != nil {
+			t.Errorf("%q: %v %s", tt.args, err, errOut.String())
+			continue
+		}
+		if !strings.HasPrefix(out.String(), tt.want) {
+			t.Errorf("%q printed:\n%s\nwant it to begin with:\n%s", tt.args, out.String(), tt.want)
 		}
 	}
 }
