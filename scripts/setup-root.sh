@@ -19,11 +19,12 @@ changed() { echo "setup-root: $*"; }
 # Packages: newuidmap/newgidmap (uidmap), the busybox the test images are
 # built from, ip, nsenter/unshare, nc (RootlessKit's port-driver suite), the
 # C toolchain the race detector of the unit tests links with, systemd-analyze
-# (systemd) that checks the units of `warren setup`, and script(1) (bsdutils)
-# that gives `system reset` a terminal.
+# (systemd) that checks the units of `warren setup`, script(1) (bsdutils) that
+# gives `system reset` a terminal, and zsh and fish that load the completion
+# scripts.
 install_packages() {
 	local missing=() pkg
-	for pkg in uidmap busybox-static iproute2 util-linux netcat-openbsd gcc libc6-dev systemd bsdutils; do
+	for pkg in uidmap busybox-static iproute2 util-linux netcat-openbsd gcc libc6-dev systemd bsdutils zsh fish; do
 		if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
 			missing+=("$pkg")
 		fi

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -269,27 +270,16 @@ complete -p warren >/dev/null || exit 8
 COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
 _warren_complete
 printf '%s\n' "${COMPREPLY[@]}"`
-		env := withEnv(suite.env, "PATH="+filepath.Dir(suite.bin)+":"+os.Getenv("PATH"))
-		r := runCmd("bash", env, nil, append([]string{"--norc", "-c", sh, "bash"}, words...)...)
+		r := runCmd("bash", completionEnv(t), nil, append([]string{"--norc", "-c", sh, "bash"}, words...)...)
 		if r.code != 0 {
 			t.Fatalf("bash completion of %q: exit %d: %s", words, r.code, r.stderr)
 		}
 		return strings.Split(strings.TrimSpace(r.stdout), "\n")
 	}
-	if filepath.Base(suite.bin) != "warren" {
-		t.Fatalf("the binary under test is %s; the script completes the command warren", suite.bin)
-	}
 	if !strings.Contains(script, "complete -F _warren_complete warren") {
 		t.Fatalf("script:\n%s", script)
 	}
-	has := func(list []string, s string) bool {
-		for _, l := range list {
-			if l == s {
-				return true
-			}
-		}
-		return false
-	}
+	has := slices.Contains[[]string]
 	if got := complete("warren", "stop", ""); !has(got, running) || has(got, stopped) {
 		t.Errorf("warren stop <TAB> = %q, want %s and not %s", got, running, stopped)
 	}
@@ -310,12 +300,68 @@ printf '%s\n' "${COMPREPLY[@]}"`
 	}
 }
 
-func TestCompletionScripts(t *testing.T) {
-	for _, sh := range []string{"zsh", "fish"} {
-		if out := mustWarren(t, "completion", sh); !strings.Contains(out, "__complete") {
-			t.Errorf("%s script:\n%s", sh, out)
-		}
+// completionEnv finds the binary under test as warren, as a user's shell
+// does.
+func completionEnv(t *testing.T) []string {
+	t.Helper()
+	if filepath.Base(suite.bin) != "warren" {
+		t.Fatalf("the binary under test is %s; the scripts complete the command warren", suite.bin)
 	}
+	return withEnv(suite.env, "PATH="+filepath.Dir(suite.bin)+":"+os.Getenv("PATH"))
+}
+
+// fish loads the script and completes command lines (complete -C) with
+// the daemon's names.
+func TestCompletionFish(t *testing.T) {
+	running, _ := runDetached(t, warrenCLI, "busybox", "sleep", "1000")
+	complete := func(line string) []string {
+		t.Helper()
+		r := runCmd("fish", completionEnv(t), nil, "--no-config", "-c", "warren completion fish | source; complete -C $argv[1]", line)
+		if r.code != 0 {
+			t.Fatalf("fish completion of %q: exit %d: %s", line, r.code, r.stderr)
+		}
+		return strings.Split(strings.TrimSpace(r.stdout), "\n")
+	}
+	if got := complete("warren stop "); !slices.Contains(got, running) {
+		t.Errorf("warren stop <TAB> = %q, want %s", got, running)
+	}
+	if got := complete("warren rmi busy"); !slices.Contains(got, "busybox:latest") {
+		t.Errorf("warren rmi busy<TAB> = %q", got)
+	}
+	if got := complete("warren ima"); !slices.Equal(got, []string{"image", "images"}) {
+		t.Errorf("warren ima<TAB> = %q", got)
+	}
+}
+
+// zsh loads the script (it registers _warren with compdef) and _warren
+// offers the daemon's names. compadd and compdef exist only inside zsh's
+// completion system, so they are stood in for by functions that print.
+func TestCompletionZsh(t *testing.T) {
+	running, _ := runDetached(t, warrenCLI, "busybox", "sleep", "1000")
+	sh := `compadd() { [[ $1 == -a ]] && print -l -- ${(@P)2} }
+compdef() { print "compdef $*" }
+_files() { print "FILES" }
+source <(warren completion zsh) || exit 9
+words=("$@"); CURRENT=$#
+_warren`
+	complete := func(words ...string) []string {
+		t.Helper()
+		r := runCmd("zsh", completionEnv(t), nil, append([]string{"-f", "-c", sh, "zsh"}, words...)...)
+		if r.code != 0 {
+			t.Fatalf("zsh completion of %q: exit %d: %s", words, r.code, r.stderr)
+		}
+		return strings.Split(strings.TrimSpace(r.stdout), "\n")
+	}
+	got := complete("warren", "stop", "")
+	if got[0] != "compdef _warren warren" || !slices.Contains(got, running) {
+		t.Errorf("warren stop <TAB> = %q, want the compdef line and %s", got, running)
+	}
+	if got := complete("warren", "ps", ""); !slices.Contains(got, "FILES") {
+		t.Errorf("warren ps <TAB> = %q, want the fallback to files", got)
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
 	if _, stderr, code := warren(t, "completion", "tcsh"); code != 1 || !strings.Contains(stderr, `unsupported shell "tcsh"`) {
 		t.Errorf("completion tcsh: exit %d: %s", code, stderr)
 	}
