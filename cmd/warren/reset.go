@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -55,8 +54,8 @@ func resetAction(c *cli.Context) error {
 	s := sessionOf(c)
 	dirs := []string{s.paths.DataDir, s.paths.RuntimeDir}
 	if !c.Bool("force") {
-		if err := confirmReset(s.streams, dirs); err != nil {
-			return err
+		if ok, err := confirmReset(s.streams, dirs); !ok {
+			return err // nil: the user said no, which is no failure
 		}
 	}
 	if err := stopDaemon(s.out, s.paths.RuntimeDir); err != nil {
@@ -81,7 +80,7 @@ func resetAction(c *cli.Context) error {
 	return nil
 }
 
-// resetWarning is podman's `system reset` prompt, with warren's folders.
+// resetWarning is podman's `system reset` warning, with warren's folders.
 func resetWarning(dirs []string) string {
 	return fmt.Sprintf(`WARNING! This will remove:
         - all containers
@@ -89,31 +88,16 @@ func resetWarning(dirs []string) string {
         - all networks
         - all volumes
         - the data directory: %s
-        - the runtime directory: %s
-Are you sure you want to continue? [y/N] `, dirs[0], dirs[1])
+        - the runtime directory: %s`, dirs[0], dirs[1])
 }
 
-// errResetNotConfirmed ends a reset the user did not confirm.
-var errResetNotConfirmed = statusError{status: 1}
-
-// confirmReset asks on the terminal; without one it refuses, since nobody
-// can have read the warning.
-func confirmReset(st streams, dirs []string) error {
+// confirmReset asks on the terminal, as prune does; without a terminal it
+// refuses, since nobody can have read the warning.
+func confirmReset(st streams, dirs []string) (bool, error) {
 	if _, isTerm := term.GetFdInfo(st.in); !isTerm {
-		return statusError{status: 1, msg: "warren: refusing to reset without a terminal to confirm on: use --force (-f)"}
+		return false, statusError{status: 1, msg: "warren: refusing to reset without a terminal to confirm on: use --force (-f)"}
 	}
-	fmt.Fprint(st.out, resetWarning(dirs))
-	if !confirmed(st.in) {
-		return errResetNotConfirmed
-	}
-	return nil
-}
-
-// confirmed reads one line and accepts y or yes, as docker's prompts do.
-func confirmed(in io.Reader) bool {
-	line, _ := bufio.NewReader(in).ReadString('\n')
-	answer := strings.ToLower(strings.TrimSpace(line))
-	return answer == "y" || answer == "yes"
+	return confirm(st.in, st.out, resetWarning(dirs)), nil
 }
 
 // How stopDaemon waits for the daemon to release its lock.

@@ -116,14 +116,6 @@ func TestFlagHelp(t *testing.T) {
 	}
 }
 
-func TestConfirmed(t *testing.T) {
-	for in, want := range map[string]bool{"y\n": true, "Y\n": true, "yes\n": true, " yes \n": true, "n\n": false, "\n": false, "": false, "yep\n": false} {
-		if got := confirmed(strings.NewReader(in)); got != want {
-			t.Errorf("confirmed(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 // Help is asked with --help, with the help command, and for a command.
 func TestHelpRequests(t *testing.T) {
 	for _, tt := range []struct {
