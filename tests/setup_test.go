@@ -233,6 +233,24 @@ func TestResetRemovesEverything(t *testing.T) {
 	}
 }
 
+// A data folder that holds nothing of warren's (a mistyped --data-dir) is
+// refused, and nothing is removed.
+func TestResetRefusesForeignFolder(t *testing.T) {
+	root := t.TempDir()
+	foreign := filepath.Join(root, "mine")
+	if err := os.MkdirAll(filepath.Join(foreign, "src"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := withEnv(suite.env, "WARREN_RUNTIME_DIR="+filepath.Join(root, "run"), "WARREN_DATA_DIR="+foreign)
+	r := runCmd(suite.bin, env, nil, "system", "reset", "-f")
+	if r.code != 1 || !strings.Contains(r.stderr, "refusing to remove "+foreign+": it holds nothing of warren's") {
+		t.Errorf("reset of a foreign folder: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	if !fileExists(filepath.Join(foreign, "src")) {
+		t.Error("the foreign folder was removed")
+	}
+}
+
 // On a terminal, reset asks as podman does; "n" keeps everything, "y"
 // removes it.
 func TestResetAsksOnATerminal(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,11 @@ func resetAction(c *cli.Context) error {
 	}
 	s := sessionOf(c)
 	dirs := []string{s.paths.DataDir, s.paths.RuntimeDir}
+	for i, d := range dirs {
+		if err := resettable(d, warrenEntries[i]); err != nil {
+			return statusError{status: 1, msg: "warren: " + err.Error()}
+		}
+	}
 	if !c.Bool("force") {
 		if ok, err := confirmReset(s.streams, dirs); !ok {
 			return err // nil: the user said no, which is no failure
@@ -78,6 +84,36 @@ func resetAction(c *cli.Context) error {
 		}
 	}
 	return nil
+}
+
+// warrenEntries are names warren creates in its data and runtime folders.
+var warrenEntries = [2][]string{
+	{"images", "containers", "data.lock", "daemon.lock"},
+	{"warren.sock", "daemon.lock", "daemon.log", "rootlesskit"},
+}
+
+// resettable guards against a mistyped --data-dir or --runtime-dir: reset
+// removes a folder only if it is missing, empty, or holds something of
+// warren's, and never the home folder or one above it.
+func resettable(dir string, known []string) error {
+	if home, err := os.UserHomeDir(); err == nil {
+		if rel, err := filepath.Rel(dir, home); err == nil && !strings.HasPrefix(rel, "..") {
+			return fmt.Errorf("refusing to remove %s: it holds your home folder", dir)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) || (err == nil && len(entries) == 0) {
+		return nil
+	}
+	for _, e := range entries {
+		if slices.Contains(known, e.Name()) {
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("refusing to remove %s: it holds nothing of warren's (%s)", dir, strings.Join(known, ", "))
 }
 
 // resetWarning is podman's `system reset` warning, with warren's folders.

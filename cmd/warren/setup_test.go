@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -136,6 +138,37 @@ func TestHelpRequests(t *testing.T) {
 		}
 		if !strings.HasPrefix(out.String(), tt.want) {
 			t.Errorf("%q printed:\n%s\nwant it to begin with:\n%s", tt.args, out.String(), tt.want)
+		}
+	}
+}
+
+func TestResettable(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	mk := func(names ...string) string {
+		d := t.TempDir()
+		for _, n := range names {
+			if err := os.Mkdir(filepath.Join(d, n), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
+	}
+	known := warrenEntries[0]
+	for _, tt := range []struct {
+		name, dir string
+		ok        bool
+	}{
+		{"missing", filepath.Join(home, "nothing-here"), true},
+		{"empty", mk(), true},
+		{"warren's", mk("images", "containers", "other"), true},
+		{"someone else's", mk("Documents", "src"), false},
+		{"the home folder", home, false},
+		{"above the home folder", filepath.Dir(home), false},
+		{"root", "/", false},
+	} {
+		if err := resettable(tt.dir, known); (err == nil) != tt.ok {
+			t.Errorf("%s (%s): %v, want ok=%v", tt.name, tt.dir, err, tt.ok)
 		}
 	}
 }
