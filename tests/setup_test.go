@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // setupEnv is the suite's environment with a home, config and docker
@@ -230,6 +231,22 @@ func TestResetRemovesEverything(t *testing.T) {
 	// Nothing to reset: it succeeds and removes nothing.
 	if r := d.run(t, "system", "reset", "-f"); r.code != 0 || strings.Contains(r.stdout, "Removed") {
 		t.Errorf("reset of nothing: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A daemon that uses the data folder from another runtime folder is
+// stopped too, before its data goes.
+func TestResetStopsTheDataFoldersDaemon(t *testing.T) {
+	d := startOwnDaemon(t)
+	dataDir := filepath.Join(filepath.Dir(d.runDir), "data")
+	env := withEnv(d.env, "WARREN_RUNTIME_DIR="+t.TempDir())
+	r := runCmd(suite.bin, env, nil, "system", "reset", "-f")
+	if r.code != 0 || !strings.Contains(r.stdout, "Stopped the warren daemon") {
+		t.Fatalf("reset: exit %d: %s%s", r.code, r.stdout, r.stderr)
+	}
+	waitFor(t, 10*time.Second, "the daemon to be reaped", d.proc.exited)
+	if fileExists(dataDir) {
+		t.Error("the data folder is still there")
 	}
 }
 

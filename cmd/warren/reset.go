@@ -64,8 +64,12 @@ func resetAction(c *cli.Context) error {
 			return err // nil: the user said no, which is no failure
 		}
 	}
-	if err := stopDaemon(s.out, s.paths.RuntimeDir); err != nil {
-		return err
+	// The daemon of the runtime folder, and any daemon of the data folder
+	// (one started with another runtime folder).
+	for _, lock := range []string{s.paths.LockFile(), s.paths.DataLockFile()} {
+		if err := stopDaemon(s.out, lock); err != nil {
+			return err
+		}
 	}
 	for _, d := range dirs {
 		if _, err := os.Lstat(d); os.IsNotExist(err) {
@@ -142,11 +146,12 @@ const (
 	stopInterval = 20 * time.Millisecond
 )
 
-// stopDaemon stops the daemon of runDir, if one runs, by SIGTERM to the
-// pid in its lock (SIGKILL after stopGrace), and waits until its lock is
-// free. A daemon that systemd runs exits cleanly, so it is not restarted.
-func stopDaemon(out io.Writer, runDir string) error {
-	lock, pid, err := runningDaemon(runDir)
+// stopDaemon stops the daemon holding lockPath, if one does, by SIGTERM to
+// the pid in the lock (SIGKILL after stopGrace), and waits until the lock
+// is free. A daemon that systemd runs exits cleanly, so it is not
+// restarted.
+func stopDaemon(out io.Writer, lockPath string) error {
+	lock, pid, err := runningDaemon(lockPath)
 	if err != nil || lock == nil {
 		return err
 	}
@@ -166,10 +171,9 @@ func stopDaemon(out io.Writer, runDir string) error {
 	return nil
 }
 
-// runningDaemon returns the open lock of the daemon of runDir and its pid,
-// or a nil lock when no daemon runs there.
-func runningDaemon(runDir string) (*os.File, int, error) {
-	lockPath := filepath.Join(runDir, "daemon.lock")
+// runningDaemon returns the daemon lock at lockPath, open, and the pid
+// that begins it, or a nil lock when no daemon holds it.
+func runningDaemon(lockPath string) (*os.File, int, error) {
 	lock, err := os.Open(lockPath)
 	if os.IsNotExist(err) {
 		return nil, 0, nil

@@ -131,7 +131,7 @@ func installUnits(s *session, dir string, write, managed bool) error {
 	enable := append([]string{"enable", "--now"}, userunit.Names...)
 	// A daemon that a command started holds the lock and the socket: the
 	// units take over once it stops, rather than setup stopping containers.
-	if lock, pid, err := runningDaemon(s.paths.RuntimeDir); err == nil && lock != nil {
+	if lock, pid, err := runningDaemon(s.paths.LockFile()); err == nil && lock != nil {
 		lock.Close()
 		if !userunit.RunsAs(pid) {
 			enable = append([]string{"enable"}, userunit.Names...)
