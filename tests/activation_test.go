@@ -61,7 +61,8 @@ func listenAt(t *testing.T, path string) *os.File {
 
 // The daemon serves the API on the socket systemd passes, leaves it in
 // place when it stops (it is systemd's), and serves it again when started
-// again: the first API call after a stop reaches the next daemon.
+// again: the first API call after a stop reaches the next daemon, and a
+// --restart always container runs again.
 func TestDaemonSocketActivation(t *testing.T) {
 	root, err := os.MkdirTemp("/tmp", "wa-")
 	if err != nil {
@@ -90,6 +91,9 @@ func TestDaemonSocketActivation(t *testing.T) {
 	if r := runCmd(suite.bin, env, nil, "run", "--rm", "busybox", "echo", "activated"); r.code != 0 || r.stdout != "activated\n" {
 		t.Fatalf("run: exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
+	if r := runCmd(suite.bin, env, nil, "run", "-d", "--name", "always", "--restart", "always", "busybox", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run --restart always: exit %d: %s", r.code, r.stderr)
+	}
 	if err := d.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +120,12 @@ func TestDaemonSocketActivation(t *testing.T) {
 	if r := runCmd(suite.bin, env, nil, "images", "-q", "busybox"); r.code != 0 || strings.TrimSpace(r.stdout) == "" {
 		t.Fatalf("images after re-activation: exit %d: %q %s", r.code, r.stdout, r.stderr)
 	}
+	// What a unit started at login gives: the restart policy's container
+	// runs again.
+	waitFor(t, 30*time.Second, "the --restart always container to run again", func() bool {
+		r := runCmd(suite.bin, env, nil, "inspect", "-f", "{{.State.Running}}", "always")
+		return r.code == 0 && strings.TrimSpace(r.stdout) == "true"
+	})
 }
 
 // A socket on another path than warren's is refused, naming both: the
