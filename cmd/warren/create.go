@@ -36,6 +36,8 @@ type createFlags struct {
 	dns, dnsSearch, dnsOptions, labels, capAdd, capDrop, tmpfs []string
 	attach, mounts, securityOpts                               []string
 
+	limits limitFlags
+
 	consoleSize [2]uint
 	image       string
 	cmd         []string
@@ -43,7 +45,7 @@ type createFlags struct {
 
 // containerFlags are the flags run and create share.
 func containerFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(limitFlagDefs(),
 		&cli.StringSliceFlag{Name: "add-host", Usage: "Add a custom host-to-IP mapping (host:ip)"},
 		&cli.StringSliceFlag{Name: "attach", Aliases: []string{"a"}, Usage: "Attach to STDIN, STDOUT or STDERR"},
 		&cli.StringSliceFlag{Name: "cap-add", Usage: "Add Linux capabilities"},
@@ -81,7 +83,7 @@ func containerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "Username or UID (format: <name|uid>[:<group|gid>])"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "Bind mount a volume"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "Working directory inside the container"},
-	}
+	)
 }
 
 // readCreateFlags collects the flags of run/create from c.
@@ -98,7 +100,7 @@ func readCreateFlags(c *cli.Context) createFlags {
 		dnsOptions: c.StringSlice("dns-option"), labels: c.StringSlice("label"), capAdd: c.StringSlice("cap-add"),
 		capDrop: c.StringSlice("cap-drop"), tmpfs: c.StringSlice("tmpfs"), attach: c.StringSlice("attach"),
 		mounts: c.StringSlice("mount"), securityOpts: c.StringSlice("security-opt"),
-		image: c.Args().First(), cmd: c.Args().Tail(),
+		image: c.Args().First(), cmd: c.Args().Tail(), limits: readLimitFlags(c),
 	}
 	if c.IsSet("init") {
 		v := c.Bool("init")
@@ -333,6 +335,9 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		ReadonlyPaths:   readonlyPaths,
 	}
 	hc.MemorySwappiness = &swappiness
+	if err := applyLimits(f.limits, hc); err != nil {
+		return nil, err
+	}
 	return hc, nil
 }
 

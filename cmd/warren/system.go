@@ -193,7 +193,7 @@ func infoAction(c *cli.Context) error {
 		var res client.SystemInfoResult
 		res, err = api.Info(c.Context, client.InfoOptions{})
 		if err == nil {
-			writeServerInfo(s.out, res.Info)
+			writeServerInfo(s.out, s.err, res.Info)
 		}
 	}
 	if err != nil {
@@ -230,7 +230,9 @@ func writeChecks(w io.Writer, checks []bootstrap.Check) bool {
 	return all
 }
 
-func writeServerInfo(w io.Writer, info system.Info) {
+// writeServerInfo prints the daemon's part; its warnings go to errw, as
+// docker prints them.
+func writeServerInfo(w, errw io.Writer, info system.Info) {
 	lines := []struct {
 		indent, key string
 		value       any
@@ -244,6 +246,7 @@ func writeServerInfo(w io.Writer, info system.Info) {
 		{" ", "Storage Driver", info.Driver},
 		{" ", "Logging Driver", info.LoggingDriver},
 		{" ", "Cgroup Driver", info.CgroupDriver},
+		{" ", "Cgroup Version", info.CgroupVersion},
 		{" ", "Kernel Version", info.KernelVersion},
 		{" ", "Operating System", info.OperatingSystem},
 		{" ", "OSType", info.OSType},
@@ -259,6 +262,7 @@ func writeServerInfo(w io.Writer, info system.Info) {
 	for _, l := range lines {
 		fmt.Fprintf(w, "%s%s: %v\n", l.indent, l.key, l.value)
 	}
+	fmt.Fprintf(w, " Resource Limits: %s\n", resourceLimitsLine(info))
 	if hl := hostLoopbackLine(info.Labels); hl != "" {
 		fmt.Fprintf(w, " Host Loopback: %s\n", hl)
 	}
@@ -275,7 +279,7 @@ func writeServerInfo(w io.Writer, info system.Info) {
 		}
 	}
 	for _, warn := range info.Warnings {
-		fmt.Fprintln(w, warn)
+		fmt.Fprintln(errw, warn)
 	}
 }
 

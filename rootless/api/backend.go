@@ -108,6 +108,10 @@ type LogsOptions struct {
 	Timestamps     bool
 	Tail           string // "all" or a number
 	Since, Until   string // unix seconds, possibly fractional, or RFC3339
+	// Ready, when set, is called once the request is accepted and before
+	// the first record, so a following response starts then and a
+	// refusal still gets its own status.
+	Ready func()
 }
 
 // ListOptions are the query of GET /containers/json.

@@ -20,6 +20,9 @@ func (s *server) containerCreate(w http.ResponseWriter, r *http.Request, _ strin
 		return errdefs.ErrInvalidArgument.WithMessage("config cannot be empty in order to create a container")
 	}
 	normalizeCreate(&req, apiVersion(r.Context()))
+	if err := s.checkPlatform(r.Context(), req.Image, r.Form.Get("platform")); err != nil {
+		return err
+	}
 	resp, err := s.b.ContainerCreate(r.Context(), r.Form.Get("name"), &req)
 	if err != nil {
 		return err
@@ -295,7 +298,7 @@ func (s *server) containerLogs(w http.ResponseWriter, r *http.Request, name stri
 	}
 	opts.Stdout, opts.Stderr = outputStreams(out, tty, stdout, stderr)
 	if opts.Follow {
-		out.start()
+		opts.Ready = out.start
 	}
 	err = s.b.ContainerLogs(ctx, name, opts)
 	switch {

@@ -220,6 +220,9 @@ func (f *fakeBackend) ContainerLogs(_ context.Context, name string, opts LogsOpt
 	if opts.Tail == "bad" {
 		return errdefs.ErrInvalidArgument.WithMessage("invalid tail")
 	}
+	if opts.Ready != nil {
+		opts.Ready()
+	}
 	if opts.Stdout != nil {
 		fmt.Fprintln(opts.Stdout, "hello")
 	}

@@ -111,8 +111,13 @@ type Container struct {
 }
 
 func newContainer(rec record, dir string) *Container {
-	c := &Container{rec: rec, dir: dir, execs: map[string]struct{}{}, out: newFanout(), policy: rec.HostConfig.RestartPolicy,
-		log: newLogFile(filepath.Join(dir, rec.ID+"-json.log"))}
+	c := &Container{rec: rec, dir: dir, execs: map[string]struct{}{}, out: newFanout(), policy: rec.HostConfig.RestartPolicy}
+	lc, err := parseLogConfig(rec.HostConfig.LogConfig)
+	if err != nil {
+		// Checked at create; a record edited since keeps an unbounded log.
+		lc = logConfig{driver: driverJSONFile, maxSize: -1, maxFiles: 1}
+	}
+	c.log = newLogFile(logFilePath(dir, rec.ID, lc.driver), lc)
 	if rec.Config.OpenStdin {
 		c.stdin = newStdinMux()
 	}
@@ -125,10 +130,18 @@ func (c *Container) configPath() string     { return filepath.Join(c.dir, "confi
 func (c *Container) hostnamePath() string   { return filepath.Join(c.dir, "hostname") }
 func (c *Container) hostsPath() string      { return filepath.Join(c.dir, "hosts") }
 func (c *Container) resolvConfPath() string { return filepath.Join(c.dir, "resolv.conf") }
-func (c *Container) logPath() string        { return c.log.path }
-func (c *Container) upperDir() string       { return filepath.Join(c.dir, "upper") }
-func (c *Container) workDir() string        { return filepath.Join(c.dir, "work") }
-func (c *Container) rootfsDir() string      { return filepath.Join(c.dir, "rootfs") }
+
+// inspectLogPath is LogPath as Docker shows it: json-file's file only, as
+// the other drivers' files are no stable interface.
+func (c *Container) inspectLogPath() string {
+	if c.log.cfg.driver != driverJSONFile {
+		return ""
+	}
+	return c.log.path
+}
+func (c *Container) upperDir() string  { return filepath.Join(c.dir, "upper") }
+func (c *Container) workDir() string   { return filepath.Join(c.dir, "work") }
+func (c *Container) rootfsDir() string { return filepath.Join(c.dir, "rootfs") }
 
 // save persists the record; callers hold c.mu. It writes a temporary file
 // and renames it so a crash never leaves half a record.

@@ -35,6 +35,10 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 	if err := validateRequest(&cfg, &hc); err != nil {
 		return container.CreateResponse{}, err
 	}
+	limitWarnings, err := discardLimits(&hc)
+	if err != nil {
+		return container.CreateResponse{}, err
+	}
 	img, err := e.images.Get(cfg.Image)
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -44,6 +48,9 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 		return container.CreateResponse{}, err
 	}
 	normalizeHostConfig(&hc)
+	if _, err := parseLogConfig(hc.LogConfig); err != nil {
+		return container.CreateResponse{}, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
 	if err := checkSecurity(&hc); err != nil {
 		return container.CreateResponse{}, err
 	}
@@ -64,6 +71,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 	if err != nil {
 		return container.CreateResponse{}, err
 	}
+	warnings = append(limitWarnings, warnings...)
 	links, err := e.createLinks(&hc)
 	if err != nil {
 		return container.CreateResponse{}, err
@@ -219,7 +227,10 @@ func normalizeHostConfig(hc *container.HostConfig) {
 		hc.RestartPolicy.Name = container.RestartPolicyDisabled
 	}
 	if hc.LogConfig.Type == "" {
-		hc.LogConfig.Type = "json-file"
+		hc.LogConfig.Type = driverJSONFile
+	}
+	if hc.LogConfig.Config == nil {
+		hc.LogConfig.Config = map[string]string{}
 	}
 	if hc.ShmSize == 0 {
 		hc.ShmSize = 64 << 20 // Docker's default

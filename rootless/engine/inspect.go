@@ -36,7 +36,7 @@ func (e *Engine) ContainerInspect(ctx context.Context, name string, size bool) (
 		ResolvConfPath: c.resolvConfPath(),
 		HostnamePath:   c.hostnamePath(),
 		HostsPath:      c.hostsPath(),
-		LogPath:        c.logPath(),
+		LogPath:        c.inspectLogPath(),
 		Name:           r.Name,
 		RestartCount:   r.RestartCount,
 		Driver:         "overlay2",

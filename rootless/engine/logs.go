@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,27 +29,44 @@ type logEntry struct {
 	Time   time.Time `json:"time"`
 }
 
-// logFile is a container's json-file log: written by the running process's
-// copiers, read by logs and attach. notify is closed (and replaced) on
-// every write and when the run ends, to wake followers.
+// logFile is a container's log, in json-file's format: written by the
+// running process's copiers, read by logs and attach. With a max size it
+// rotates Docker's way: the current file moves to path.1, path.1 to
+// path.2 and so on, keeping maxFiles files in all. notify is closed (and
+// replaced) on every write and when the run ends, to wake followers.
 type logFile struct {
-	path   string
+	path string    // the current file; "" for the none driver
+	cfg  logConfig // immutable
+
 	mu     sync.Mutex
 	f      *os.File // nil when no run is writing
+	size   int64    // of the current file
+	gen    uint64   // rotations so far, so followers notice them
 	notify chan struct{}
 }
 
-func newLogFile(path string) *logFile {
-	return &logFile{path: path, notify: make(chan struct{})}
+func newLogFile(path string, cfg logConfig) *logFile {
+	return &logFile{path: path, cfg: cfg, notify: make(chan struct{})}
 }
 
 func (l *logFile) open() error {
+	if l.path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return fmt.Errorf("open container log: %w", err)
+	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("open container log: %w", err)
 	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("open container log: %w", err)
+	}
 	l.mu.Lock()
-	l.f = f
+	l.f, l.size = f, st.Size()
 	l.mu.Unlock()
 	return nil
 }
@@ -68,7 +87,9 @@ func (l *logFile) wake() {
 }
 
 // write appends one record; it is written with one call so a reader never
-// sees two records interleaved.
+// sees two records interleaved. As in Docker, the file rotates before a
+// write once it has reached the max size, so a file may pass it by one
+// record.
 func (l *logFile) write(stream string, line []byte, t time.Time) {
 	data, err := json.Marshal(logEntry{Log: string(line), Stream: stream, Time: t.UTC()})
 	if err != nil {
@@ -77,18 +98,117 @@ func (l *logFile) write(stream string, line []byte, t time.Time) {
 	data = append(data, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.f != nil && l.cfg.maxSize >= 0 && l.size >= l.cfg.maxSize {
+		if err := l.rotate(); err != nil {
+			log.Printf("engine: rotate %s: %v", l.path, err)
+		}
+	}
 	if l.f != nil {
-		l.f.Write(data)
+		n, _ := l.f.Write(data)
+		l.size += int64(n)
 	}
 	l.wake()
 }
 
-// state returns the channel that the next write closes and whether a run
-// is writing.
-func (l *logFile) state() (<-chan struct{}, bool) {
+// rotate moves the files up by one and starts an empty current file;
+// l.mu is held. Readers open files under l.mu, so they never see the
+// renames half done.
+func (l *logFile) rotate() error {
+	l.f.Close()
+	l.f = nil
+	if n := l.cfg.maxFiles; n < 2 {
+		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	} else {
+		if err := os.Remove(rotatedName(l.path, n-1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		for i := n - 1; i > 1; i-- {
+			if err := os.Rename(rotatedName(l.path, i-1), rotatedName(l.path, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		if err := os.Rename(l.path, rotatedName(l.path, 1)); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	l.f, l.size = f, 0
+	l.gen++
+	return nil
+}
+
+// rotatedName is Docker's name of the i-th older file: path.1 is the
+// newest after the current one.
+func rotatedName(path string, i int) string { return path + "." + strconv.Itoa(i) }
+
+// state returns the channel that the next write closes, the rotations so
+// far and whether a run is writing.
+func (l *logFile) state() (<-chan struct{}, uint64, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.notify, l.f != nil
+	return l.notify, l.gen, l.f != nil
+}
+
+// openAll opens the log's files, oldest first, and returns them with the
+// generation of the last (the current file); the current file is missing
+// when nothing was written yet.
+func (l *logFile) openAll() ([]*os.File, uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var files []*os.File
+	for i := l.cfg.maxFiles - 1; i >= 0; i-- {
+		name := l.path
+		if i > 0 {
+			name = rotatedName(l.path, i)
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			closeAll(files)
+			return nil, 0, fmt.Errorf("open container log: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, l.gen, nil
+}
+
+// openGen opens the file of generation g, or of the oldest still kept
+// after it if g's was rotated away, and returns the generation opened.
+func (l *logFile) openGen(g uint64) (*os.File, uint64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for ; g <= l.gen; g++ {
+		i := l.gen - g
+		if i >= uint64(l.cfg.maxFiles) {
+			continue // rotated away before the reader came to it
+		}
+		name := l.path
+		if i > 0 {
+			name = rotatedName(l.path, int(i))
+		}
+		f, err := os.Open(name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, g, fmt.Errorf("open container log: %w", err)
+		}
+		return f, g, nil
+	}
+	return nil, l.gen, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
 }
 
 // lineWriter cuts a stream into log records at newlines, as the json-file
@@ -270,36 +390,58 @@ func (e *Engine) ContainerLogs(ctx context.Context, name string, opts api.LogsOp
 	if err != nil {
 		return err
 	}
+	if c.log.path == "" {
+		return errReadLogsNotSupported
+	}
 	filter, err := parseLogFilter(opts, time.Now())
 	if err != nil {
 		return err
 	}
+	if opts.Ready != nil {
+		opts.Ready()
+	}
 	return c.followLog(ctx, opts.Stdout, opts.Stderr, opts.Timestamps, opts.Follow, filter)
 }
 
+// followLog writes the records of all the log's files, then with follow
+// the new ones, across rotations, until the run ends or ctx does.
 func (c *Container) followLog(ctx context.Context, stdout, stderr io.Writer, timestamps, follow bool, filter logFilter) error {
-	notify, active := c.log.state()
-	f, err := os.Open(c.log.path)
-	if errors.Is(err, os.ErrNotExist) {
-		if !follow || !active {
-			return nil
+	if c.log.path == "" {
+		return errReadLogsNotSupported
+	}
+	notify, _, active := c.log.state()
+	files, gen, err := c.log.openAll()
+	if err != nil {
+		return err
+	}
+	var entries []logEntry
+	var offset int64
+	for _, f := range files {
+		var got []logEntry
+		if got, offset, err = readLog(f, 0); err != nil {
+			return fmt.Errorf("read container log: %w", err)
 		}
-		// The run has not written yet; the file appears with its first line.
-		f, err = os.OpenFile(c.log.path, os.O_RDONLY|os.O_CREATE, 0o600)
+		entries = append(entries, got...)
 	}
-	if err != nil {
-		return fmt.Errorf("open container log: %w", err)
+	// Follow the current file: the last one opened when it was there.
+	var cur *os.File
+	if n := len(files); n > 0 && files[n-1].Name() == c.log.path {
+		cur, files = files[n-1], files[:n-1]
 	}
-	defer f.Close()
-	entries, offset, err := readLog(f, 0)
-	if err != nil {
-		return fmt.Errorf("read container log: %w", err)
-	}
+	closeAll(files)
+	defer func() {
+		if cur != nil {
+			cur.Close()
+		}
+	}()
 	if err := emit(applyFilter(entries, filter), stdout, stderr, timestamps); err != nil {
 		return err
 	}
-	if !follow {
+	if !follow || !active {
 		return nil
+	}
+	if cur == nil {
+		offset = 0
 	}
 	filter.tail = -1 // tail applies to the past only
 	for active {
@@ -308,15 +450,37 @@ func (c *Container) followLog(ctx context.Context, stdout, stderr io.Writer, tim
 		case <-ctx.Done():
 			return nil
 		}
-		notify, active = c.log.state()
-		if entries, offset, err = readLog(f, offset); err != nil {
-			return fmt.Errorf("read container log: %w", err)
+		var now uint64
+		notify, now, active = c.log.state()
+		for {
+			if cur == nil {
+				// Nothing written yet when we came, or the file we read was
+				// rotated away: go on with the oldest file not yet read.
+				f, g, err := c.log.openGen(gen)
+				if err != nil {
+					return err
+				}
+				if f == nil {
+					break
+				}
+				cur, gen, offset = f, g, 0
+			}
+			if entries, offset, err = readLog(cur, offset); err != nil {
+				return fmt.Errorf("read container log: %w", err)
+			}
+			if err := emit(applyFilter(entries, filter), stdout, stderr, timestamps); err != nil {
+				return err
+			}
+			if gen >= now {
+				break
+			}
+			// cur was rotated before we looked at the state, so it is
+			// complete: read, go on with the next generation.
+			cur.Close()
+			cur, gen = nil, gen+1
 		}
 		if !filter.until.IsZero() && time.Now().After(filter.until) {
 			active = false
-		}
-		if err := emit(applyFilter(entries, filter), stdout, stderr, timestamps); err != nil {
-			return err
 		}
 	}
 	return nil

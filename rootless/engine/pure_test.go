@@ -156,7 +156,7 @@ func TestParseSignal(t *testing.T) {
 
 func TestLogRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	l := newLogFile(dir + "/x-json.log")
+	l := newLogFile(dir+"/x-json.log", logConfig{driver: driverJSONFile, maxSize: -1, maxFiles: 1})
 	if err := l.open(); err != nil {
 		t.Fatal(err)
 	}

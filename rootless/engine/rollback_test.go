@@ -186,7 +186,7 @@ func TestFailedStartLeavesNothing(t *testing.T) {
 			if proc != nil || pub != nil || rec.Endpoint != nil || rec.Ports != nil {
 				t.Errorf("run kept: proc %v, pub %v, endpoint %v, ports %v", proc, pub, rec.Endpoint, rec.Ports)
 			}
-			if _, open := c.log.state(); open {
+			if _, _, open := c.log.state(); open {
 				t.Errorf("log still open for writing")
 			}
 

@@ -82,6 +82,7 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		}
 	}
 	host, _ := os.Hostname()
+	cg := detectCgroups()
 	var si unix.Sysinfo_t
 	unix.Sysinfo(&si)
 	return system.Info{
@@ -102,9 +103,11 @@ func (e *Engine) Info(ctx context.Context) system.Info {
 		MemTotal:          int64(si.Totalram) * int64(si.Unit),
 		DockerRootDir:     e.dataDir,
 		SecurityOptions:   []string{"name=seccomp,profile=builtin", "name=rootless"},
-		Labels:            []string{HostLoopbackLabel + "=" + strconv.FormatBool(e.hostLoopback)},
+		Labels:            []string{HostLoopbackLabel + "=" + strconv.FormatBool(e.hostLoopback), CgroupLabel + "=" + cg.label()},
 		LoggingDriver:     "json-file",
-		CgroupDriver:      "none",
+		CgroupDriver:      "none", // so MemoryLimit, CPUShares, PidsLimit… are false
+		CgroupVersion:     cg.version,
+		Warnings:          cg.infoWarnings(),
 		DefaultRuntime:    "warren",
 		Swarm:             swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 	}
