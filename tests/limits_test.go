@@ -120,3 +120,62 @@ func TestRunDetachedStartFailure(t *testing.T) {
 		}
 	})
 }
+
+// Without cgroups a limit is discarded with Docker's warning, which both
+// CLIs print on stderr, and the container runs; --cpus is refused as
+// Docker refuses it.
+func TestLimitWarnings(t *testing.T) {
+	t.Parallel()
+	const memWarning = "WARNING: Your kernel does not support memory limit capabilities or the cgroup is not mounted. Limitation discarded."
+	bothCLIs(t, func(t *testing.T, c cli) {
+		stdout, stderr, code := c.run(t, "run", "--rm", "--memory", "64m", "busybox", "echo", "ran")
+		if code != 0 || stdout != "ran\n" || !containsLine(stderr, memWarning) {
+			t.Errorf("run --memory 64m: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		name := container(t)
+		_, stderr, code = c.run(t, "create", "--name", name, "--pids-limit", "100", "--cpu-shares", "512", "--memory-reservation", "32m", "busybox")
+		for _, w := range []string{
+			"WARNING: Your kernel does not support memory soft limit capabilities or the cgroup is not mounted. Limitation discarded.",
+			"WARNING: Your kernel does not support PIDs limit capabilities or the cgroup is not mounted. PIDs limit discarded.",
+			"WARNING: Your kernel does not support CPU shares or the cgroup is not mounted. Shares discarded.",
+		} {
+			if code != 0 || !containsLine(stderr, w) {
+				t.Errorf("create: exit %d, stderr %q lacks %q", code, stderr, w)
+			}
+		}
+		if got := inspectField(t, name, "{{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}"); got != "0 0 <nil>" {
+			t.Errorf("inspect keeps the discarded limits: %q", got)
+		}
+		name = uniqueName(t)
+		_, stderr, code = c.run(t, "create", "--name", name, "--cpus", "1", "busybox")
+		if code == 0 || !strings.Contains(stderr, "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted") {
+			t.Errorf("create --cpus 1: exit %d, stderr %q", code, stderr)
+		}
+		if _, _, code := c.run(t, "inspect", name); code == 0 {
+			t.Errorf("create --cpus left %s", name)
+			c.run(t, "rm", "-f", name)
+		}
+	})
+}
+
+// info says which limits containers get and why; /info's limit fields are
+// false and its warnings are Docker's for a rootless daemon without cgroups.
+func TestInfoLimits(t *testing.T) {
+	t.Parallel()
+	stdout, stderr, _ := warren(t, "info")
+	if !strings.Contains(stdout, " Resource Limits: none (cgroup v") {
+		t.Errorf("warren info has no Resource Limits line:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "WARNING: Running in rootless-mode without cgroups.") {
+		t.Errorf("warren info stderr %q lacks the rootless warning", stderr)
+	}
+	requireDocker(t)
+	out, derr, code := docker(t, "info", "--format", "{{.MemoryLimit}} {{.SwapLimit}} {{.CpuCfsPeriod}} {{.CpuCfsQuota}} {{.CPUShares}} {{.CPUSet}} {{.PidsLimit}} {{.CgroupDriver}}")
+	if code != 0 || strings.TrimSpace(out) != "false false false false false false false none" {
+		t.Errorf("docker info fields: exit %d, %q %q", code, out, derr)
+	}
+	_, derr, _ = docker(t, "info")
+	if !strings.Contains(derr, "WARNING: Running in rootless-mode without cgroups.") {
+		t.Errorf("docker info stderr %q lacks the rootless warning", derr)
+	}
+}
