@@ -143,7 +143,7 @@ func TestLimitWarnings(t *testing.T) {
 				t.Errorf("create: exit %d, stderr %q lacks %q", code, stderr, w)
 			}
 		}
-		if got := inspectField(t, name, "{{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}"); got != "0 0 <nil>" {
+		if got := inspectField(t, name, "{{.HostConfig.Memory}} {{.HostConfig.CpuShares}} {{json .HostConfig.PidsLimit}}"); got != "0 0 null" {
 			t.Errorf("inspect keeps the discarded limits: %q", got)
 		}
 		name = uniqueName(t)
@@ -170,7 +170,7 @@ func TestInfoLimits(t *testing.T) {
 		t.Errorf("warren info stderr %q lacks the rootless warning", stderr)
 	}
 	requireDocker(t)
-	out, derr, code := docker(t, "info", "--format", "{{.MemoryLimit}} {{.SwapLimit}} {{.CpuCfsPeriod}} {{.CpuCfsQuota}} {{.CPUShares}} {{.CPUSet}} {{.PidsLimit}} {{.CgroupDriver}}")
+	out, derr, code := docker(t, "info", "--format", "{{.MemoryLimit}} {{.SwapLimit}} {{.CPUCfsPeriod}} {{.CPUCfsQuota}} {{.CPUShares}} {{.CPUSet}} {{.PidsLimit}} {{.CgroupDriver}}")
 	if code != 0 || strings.TrimSpace(out) != "false false false false false false false none" {
 		t.Errorf("docker info fields: exit %d, %q %q", code, out, derr)
 	}

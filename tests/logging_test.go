@@ -63,19 +63,22 @@ func TestLogRotation(t *testing.T) {
 }
 
 // logs -f goes on across rotations: the container prints batches larger
-// than max-size, each after the test has read the one before.
+// than max-size (so each rotates) but smaller than the files kept (so a
+// follower a batch behind loses nothing), each after the test has read the
+// one before.
 func TestLogsFollowRotation(t *testing.T) {
 	t.Parallel()
 	bothCLIs(t, func(t *testing.T, c cli) {
 		ctl := t.TempDir()
-		script := printLines(0, 20)
+		const batch = 12 // records of about 120 bytes: a 1k file holds 9
+		script := printLines(0, batch)
 		for b := 1; b <= 3; b++ {
-			script += fmt.Sprintf("; while [ ! -e /ctl/go%d ]; do sleep 0.05; done; %s", b, printLines(b*20, b*20+20))
+			script += fmt.Sprintf("; while [ ! -e /ctl/go%d ]; do sleep 0.05; done; %s", b, printLines(b*batch, b*batch+batch))
 		}
-		name, _ := runDetached(t, c, "--log-opt", "max-size=1k", "--log-opt", "max-file=2", "-v", ctl+":/ctl",
+		name, _ := runDetached(t, c, "--log-opt", "max-size=1k", "--log-opt", "max-file=3", "-v", ctl+":/ctl",
 			"busybox", "sh", "-c", script)
 		waitFor(t, 30*time.Second, "the first batch", func() bool {
-			return strings.Contains(c.mustRun(t, "logs", "--tail", "1", name), logLine(19))
+			return strings.Contains(c.mustRun(t, "logs", "--tail", "1", name), logLine(batch-1))
 		})
 		bin := suite.bin
 		if c.name == "docker" {
@@ -93,12 +96,12 @@ func TestLogsFollowRotation(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := bufio.NewReader(out)
-		expectLine(t, lines, logLine(19))
+		expectLine(t, lines, logLine(batch-1))
 		for b := 1; b <= 3; b++ {
 			if err := os.WriteFile(filepath.Join(ctl, fmt.Sprint("go", b)), nil, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			for i := b * 20; i < b*20+20; i++ {
+			for i := b * batch; i < b*batch+batch; i++ {
 				expectLine(t, lines, logLine(i))
 			}
 		}
