@@ -21,7 +21,7 @@ import (
 // used yet.
 type cgroupCaps struct {
 	MemoryLimit, SwapLimit, MemoryReservation, MemorySwappiness, OomKillDisable bool
-	PidsLimit, CPUShares, CPUCfs, Cpuset                                        bool
+	PidsLimit, CPUShares, CPUCfs, CPURealtime, Cpuset                           bool
 	BlkioWeight, BlkioWeightDevice                                              bool
 	BlkioReadBps, BlkioWriteBps, BlkioReadIOps, BlkioWriteIOps                  bool
 }
@@ -171,6 +171,13 @@ func checkResources(r *container.Resources, caps cgroupCaps) (warnings []string,
 	if len(r.BlkioDeviceWriteIOps) > 0 && !caps.BlkioWriteIOps {
 		warnings = append(warnings, "Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.")
 		r.BlkioDeviceWriteIOps = []*blkiodev.ThrottleDevice{}
+	}
+	// moby checks these only when the runtime applies them; without cgroups
+	// nothing would, so warren warns in the same words rather than drop them.
+	if (r.CPURealtimePeriod != 0 || r.CPURealtimeRuntime != 0) && !caps.CPURealtime {
+		warnings = append(warnings, "Your kernel does not support CPU real-time scheduler or the cgroup is not mounted. CPU real-time period/runtime discarded.")
+		r.CPURealtimePeriod = 0
+		r.CPURealtimeRuntime = 0
 	}
 	return warnings, nil
 }

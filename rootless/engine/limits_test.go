@@ -44,6 +44,8 @@ func TestDiscardLimits(t *testing.T) {
 				"Your kernel does not support BPS Block I/O read limit or the cgroup is not mounted. Block I/O BPS read limit discarded.",
 				"Your kernel does not support IOPS Block write limit or the cgroup is not mounted. Block I/O IOPS write limit discarded.",
 			}, ""},
+		{"realtime", container.Resources{CPURealtimePeriod: 1000000, CPURealtimeRuntime: 950000},
+			[]string{"Your kernel does not support CPU real-time scheduler or the cgroup is not mounted. CPU real-time period/runtime discarded."}, ""},
 		{"tiny memory", container.Resources{Memory: 1 << 20}, nil, "Minimum memory limit allowed is 6MB"},
 		{"swap without memory", container.Resources{MemorySwap: 1 << 30}, nil, "You should always set the Memory limit when using Memoryswap limit, see usage"},
 		{"cpus", container.Resources{NanoCPUs: 1e9}, nil, "NanoCPUs can not be set, as your kernel does not support CPU CFS scheduler or the cgroup is not mounted"},
@@ -64,7 +66,7 @@ func TestDiscardLimits(t *testing.T) {
 		r := hc.Resources
 		if r.Memory != 0 || r.MemoryReservation != 0 || r.CPUShares != 0 || r.CPUPeriod != 0 || r.CPUQuota != 0 ||
 			r.CpusetCpus != "" || r.PidsLimit != nil || r.OomKillDisable != nil || r.BlkioWeight != 0 ||
-			len(r.BlkioDeviceReadBps) != 0 || r.MemorySwappiness != nil {
+			len(r.BlkioDeviceReadBps) != 0 || r.MemorySwappiness != nil || r.CPURealtimePeriod != 0 {
 			t.Errorf("%s: a limit was kept: %+v", tt.name, r)
 		}
 		if tt.r.Memory > 0 && r.MemorySwap != -1 {
