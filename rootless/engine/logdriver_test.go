@@ -271,3 +271,29 @@ func TestLogFilePath(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLogWrite is the cost of one 100-byte record, unbounded and
+// rotating every 10 KB among 3 files.
+func BenchmarkLogWrite(b *testing.B) {
+	line := []byte(strings.Repeat("x", 99) + "\n")
+	for _, bc := range []struct {
+		name string
+		cfg  logConfig
+	}{
+		{"unbounded", logConfig{driverJSONFile, -1, 1}},
+		{"rotating", logConfig{driverJSONFile, 10_000, 3}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			l := newLogFile(filepath.Join(b.TempDir(), "x-json.log"), bc.cfg)
+			if err := l.open(); err != nil {
+				b.Fatal(err)
+			}
+			defer l.close()
+			now := time.Now()
+			b.SetBytes(int64(len(line)))
+			for b.Loop() {
+				l.write("stdout", line, now)
+			}
+		})
+	}
+}

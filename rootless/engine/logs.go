@@ -112,34 +112,40 @@ func (l *logFile) write(stream string, line []byte, t time.Time) {
 
 // rotate moves the files up by one and starts an empty current file;
 // l.mu is held. Readers open files under l.mu, so they never see the
-// renames half done.
+// renames half done. As Docker, it starts the current file over even when
+// a rename failed, so the log goes on.
 func (l *logFile) rotate() error {
 	l.f.Close()
 	l.f = nil
-	if n := l.cfg.maxFiles; n < 2 {
-		if err := os.Remove(l.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	} else {
-		if err := os.Remove(rotatedName(l.path, n-1)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		for i := n - 1; i > 1; i-- {
-			if err := os.Rename(rotatedName(l.path, i-1), rotatedName(l.path, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-		}
-		if err := os.Rename(l.path, rotatedName(l.path, 1)); err != nil {
-			return err
-		}
-	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
+	err := shiftFiles(l.path, l.cfg.maxFiles)
+	f, oerr := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
+	if oerr != nil {
+		return errors.Join(err, oerr)
 	}
 	l.f, l.size = f, 0
 	l.gen++
-	return nil
+	return err
+}
+
+// shiftFiles renames path.i to path.(i+1) and path to path.1, dropping the
+// oldest so that n files remain with the new current one; with n = 1 it
+// removes path.
+func shiftFiles(path string, n int) error {
+	if n < 2 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.Remove(rotatedName(path, n-1)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	for i := n - 1; i > 1; i-- {
+		if err := os.Rename(rotatedName(path, i-1), rotatedName(path, i)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return os.Rename(path, rotatedName(path, 1))
 }
 
 // rotatedName is Docker's name of the i-th older file: path.1 is the
