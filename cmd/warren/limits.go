@@ -61,7 +61,11 @@ func limitFlagDefs() []cli.Flag {
 		if f.alias != "" {
 			aliases = []string{f.alias}
 		}
-		flags = append(flags, &cli.StringFlag{Name: f.name, Aliases: aliases, Usage: f.usage + " (discarded with a warning without cgroups; see warren info)"})
+		note := " (discarded with a warning without cgroups; see warren info)"
+		if f.name == "cpus" {
+			note = " (refused without cgroups, as Docker does; see warren info)"
+		}
+		flags = append(flags, &cli.StringFlag{Name: f.name, Aliases: aliases, Usage: f.usage + note})
 	}
 	for _, f := range limitDeviceFlags {
 		flags = append(flags, &cli.StringSliceFlag{Name: f.name, Usage: f.usage + " (discarded with a warning without cgroups)"})
