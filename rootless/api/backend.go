@@ -59,7 +59,6 @@ type Backend interface {
 	ExecStart(ctx context.Context, execID string, detach bool, streams Streams) error
 	ExecResize(ctx context.Context, execID string, height, width uint) error
 	ExecInspect(ctx context.Context, execID string) (*container.ExecInspectResponse, error)
-	ExecIsTTY(ctx context.Context, execID string) (bool, error)
 
 	ImageList(ctx context.Context, opts ImageListOptions) ([]image.Summary, error)
 	// ImageLoad reads a `docker save` tarball or an OCI archive and reports
@@ -93,10 +92,14 @@ type AttachOptions struct {
 	Streams
 	Logs   bool // replay the log first
 	Stream bool // then follow live output
+	// DetachKeys end the attach when typed on a tty's stdin; the
+	// container keeps running.
+	DetachKeys []byte
 }
 
 // Attachment is a live attach; Done closes when the container's output ends
-// (the process exited) or the client detached.
+// (the process exited), the client detached (typed the detach keys) or
+// went away.
 type Attachment struct {
 	Done <-chan struct{}
 }

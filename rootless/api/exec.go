@@ -35,10 +35,14 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	tty, err := s.b.ExecIsTTY(ctx, id)
-	if err != nil {
+	// The exec must exist before the connection is taken over.
+	if _, err := s.b.ExecInspect(ctx, id); err != nil {
 		return err
 	}
+	// The framing follows the start request's Tty, not the exec's, as
+	// Docker's postContainerExecStart decides: a client that starts with
+	// Tty reads raw bytes whatever the exec was created with.
+	tty := req.Tty
 	conn, stdin, err := hijack(w, r, streamContentType(apiVersion(ctx), tty))
 	if err != nil {
 		return err
@@ -46,7 +50,8 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 	defer conn.Close()
 
 	streams := Streams{Stdin: stdin}
-	streams.Stdout, streams.Stderr = outputStreams(conn, tty, true, true)
+	// With Tty a process without one has its stderr dropped, as in Docker.
+	streams.Stdout, streams.Stderr = outputStreams(conn, tty, true, !tty)
 	if err := s.b.ExecStart(ctx, id, false, streams); err != nil {
 		// Docker reports a failed attached start on the client's stdout.
 		_, _ = streams.Stdout.Write([]byte(err.Error() + "\r\n"))

@@ -89,7 +89,7 @@ func Serve(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, cfg.Socket(), e)
+	return serveAPI(ctx, cfg.Socket(), e, cfg.Debug)
 }
 
 // setupBridge builds the containers' bridge in the engine's namespace,
@@ -108,13 +108,14 @@ func setupBridge(cfg config.Config) (*netstack.Bridge, error) {
 }
 
 // serveAPI serves e on sock until ctx ends, then stops the containers.
-func serveAPI(ctx context.Context, sock string, e *engine.Engine) error {
+// Failed requests are logged, and with debug every request.
+func serveAPI(ctx context.Context, sock string, e *engine.Engine, debug bool) error {
 	l, err := listen(sock)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(sock)
-	srv := &http.Server{Handler: api.NewHandler(e), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: api.LogRequests(api.NewHandler(e), debug, log.Default()), ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	log.Printf("engine: serving on %s", sock)
