@@ -34,7 +34,7 @@ func TestMissedEndpointNamed(t *testing.T) {
 	defer srv.Close()
 
 	var m missedEndpoint
-	api, err := client.New(client.WithHost("unix://"+sock), client.WithVersion("1.50"), client.WithHTTPResponseHook(m.hook))
+	api, err := client.New(client.WithHost("unix://"+sock), client.WithAPIVersion("1.50"), client.WithHTTPResponseHook(m.hook))
 	if err != nil {
 		t.Fatal(err)
 	}
