@@ -113,24 +113,23 @@ func TestExecDetachKeysNotEchoed(t *testing.T) {
 	}
 }
 
-// TestAttachDetachKeysCLI: `docker attach --detach-keys ctrl-x,y` ends with
+// TestAttachDetachKeysCLI: `attach --detach-keys ctrl-x,y` ends with
 // "read escape sequence" when the keys are typed, and the container runs on.
 func TestAttachDetachKeysCLI(t *testing.T) {
 	t.Parallel()
-	if suite.docker == "" {
-		t.Skip("docker CLI not installed")
-	}
-	name, _ := runDetached(t, warrenCLI, "-it", "busybox", "sh")
-	term := startTerminal(t, dockerCLI, 24, 80, "attach", "--detach-keys", "ctrl-x,y", name)
-	term.send("echo at$((1+1))\r")
-	term.expect(0, "at2\r\n")
-	term.send("\x18y")
-	if code := term.exit(); code != 1 || !strings.Contains(term.output(), "read escape sequence") {
-		t.Errorf("attach after the detach keys: exit %d, output %q", code, term.output())
-	}
-	if state := inspectField(t, name, "{{.State.Status}}"); state != "running" {
-		t.Errorf("container %s after detaching, want running", state)
-	}
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name, _ := runDetached(t, warrenCLI, "-it", "busybox", "sh")
+		term := startTerminal(t, c, 24, 80, "attach", "--detach-keys", "ctrl-x,y", name)
+		term.send("echo at$((1+1))\r")
+		term.expect(0, "at2\r\n")
+		term.send("\x18y")
+		if code := term.exit(); code != 1 || !strings.Contains(term.output(), "read escape sequence") {
+			t.Errorf("attach after the detach keys: exit %d, output %q", code, term.output())
+		}
+		if state := inspectField(t, name, "{{.State.Status}}"); state != "running" {
+			t.Errorf("container %s after detaching, want running", state)
+		}
+	})
 }
 
 // TestAttachDetachKeysAPI: the keys end a raw attach stream on the server

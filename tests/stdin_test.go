@@ -139,23 +139,38 @@ func TestStdinExecPiped(t *testing.T) {
 	})
 }
 
-// TestStdinAttachPiped is `producer | docker attach c` to a container
-// started with -i (the warren CLI has no attach): head reads the lines,
-// prints them and exits with 3; attach prints all of it and exits with the
-// container's code.
+// TestStdinAttachPiped is `producer | attach c` to a container started
+// with -i: head reads the lines, prints them and exits with 3; attach
+// prints all of it and exits with the container's code.
 func TestStdinAttachPiped(t *testing.T) {
 	t.Parallel()
-	for _, in := range stdinCases {
-		t.Run(in.name, func(t *testing.T) {
-			t.Parallel()
-			name, _ := runDetached(t, warrenCLI, "-i", "busybox", "sh", "-c", fmt.Sprintf("head -n %d; exit 3", in.lines))
-			r := runPiped(t, dockerCLI, in.reader(), "attach", name)
-			if r.code != 3 {
-				t.Errorf("attach exit %d, want 3; stderr %s", r.code, r.stderr)
-			}
-			sameOutput(t, "attach to head", r.stdout, string(in.data()))
-		})
-	}
+	eachStdinCase(t, func(t *testing.T, c cli, in stdinCase) {
+		name, _ := runDetached(t, warrenCLI, "-i", "busybox", "sh", "-c", fmt.Sprintf("head -n %d; exit 3", in.lines))
+		r := runPiped(t, c, in.reader(), "attach", name)
+		if r.code != 3 {
+			t.Errorf("attach exit %d, want 3; stderr %s", r.code, r.stderr)
+		}
+		sameOutput(t, "attach to head", r.stdout, string(in.data()))
+	})
+}
+
+// TestAttachStopped: attach refuses a stopped container with docker's
+// text, and a tty container when stdin is a pipe.
+func TestAttachStopped(t *testing.T) {
+	t.Parallel()
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name := container(t)
+		mustWarren(t, "create", "--name", name, "busybox", "true")
+		r := runPiped(t, c, strings.NewReader(""), "attach", name)
+		if r.code != 1 || strings.TrimSpace(r.stderr) != "cannot attach to a stopped container, start it first" {
+			t.Errorf("attach to a created container: exit %d, stderr %q", r.code, r.stderr)
+		}
+		tty, _ := runDetached(t, warrenCLI, "-it", "busybox", "sh")
+		r = runPiped(t, c, strings.NewReader(""), "attach", tty)
+		if r.code != 1 || strings.TrimSpace(r.stderr) != "the input device is not a TTY" {
+			t.Errorf("attach to a tty container from a pipe: exit %d, stderr %q", r.code, r.stderr)
+		}
+	})
 }
 
 // TestStdinRunTTYPiped: with a pipe as stdin, -t is refused before

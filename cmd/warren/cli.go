@@ -142,7 +142,7 @@ func (s *session) setup(c *cli.Context) error {
 
 func commands() []*cli.Command {
 	return []*cli.Command{
-		runCommand(), createCommand(), startCommand(), stopCommand(), restartCommand(),
+		runCommand(), createCommand(), startCommand(), attachCommand(), stopCommand(), restartCommand(),
 		killCommand(), rmCommand(), updateCommand(), psCommand(), inspectCommand(), logsCommand(),
 		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
