@@ -162,7 +162,7 @@ func TestAttachStopped(t *testing.T) {
 		name := container(t)
 		mustWarren(t, "create", "--name", name, "busybox", "true")
 		r := runPiped(t, c, strings.NewReader(""), "attach", name)
-		if r.code != 1 || strings.TrimSpace(r.stderr) != "cannot attach to a stopped container, start it first" {
+		if r.code != 1 || strings.TrimSpace(r.stderr) != "You cannot attach to a stopped container, start it first" {
 			t.Errorf("attach to a created container: exit %d, stderr %q", r.code, r.stderr)
 		}
 		tty, _ := runDetached(t, warrenCLI, "-it", "busybox", "sh")

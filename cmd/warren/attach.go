@@ -266,11 +266,11 @@ func attachableContainer(api *client.Client, name string) (*container.InspectRes
 	st := res.Container.State
 	switch {
 	case !st.Running:
-		return nil, errors.New("cannot attach to a stopped container, start it first")
+		return nil, errors.New("You cannot attach to a stopped container, start it first")
 	case st.Paused:
-		return nil, errors.New("cannot attach to a paused container, unpause it first")
+		return nil, errors.New("You cannot attach to a paused container, unpause it first")
 	case st.Restarting:
-		return nil, errors.New("cannot attach to a restarting container, wait until it is running")
+		return nil, errors.New("You cannot attach to a restarting container, wait until it is running")
 	}
 	return &res.Container, nil
 }
