@@ -229,8 +229,11 @@ func attachAction(c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	wait := api.ContainerWait(ctx(), name, client.ContainerWaitOptions{})
-	info, err := attachableContainer(api, name)
+	// Signals are proxied to the container, not ending the session, as
+	// in startAttached.
+	ctx := context.WithoutCancel(c.Context)
+	wait := api.ContainerWait(ctx, name, client.ContainerWaitOptions{})
+	info, err := attachableContainer(ctx, api, name)
 	if err != nil {
 		return err
 	}
@@ -240,9 +243,9 @@ func attachAction(c *cli.Context) error {
 	cfg := *info.Config
 	cfg.AttachStdin = !c.Bool("no-stdin") && cfg.OpenStdin
 	cfg.AttachStdout, cfg.AttachStderr = true, true
-	r := runner{s: s, api: api, id: info.ID, config: &cfg, keys: keys, detachKeys: c.String("detach-keys"),
+	r := runner{ctx: ctx, s: s, api: api, id: info.ID, config: &cfg, keys: keys, detachKeys: c.String("detach-keys"),
 		sigProxy: c.Bool("sig-proxy"), detached: errEscaped}
-	a, err := api.ContainerAttach(ctx(), r.id, client.ContainerAttachOptions{
+	a, err := api.ContainerAttach(ctx, r.id, client.ContainerAttachOptions{
 		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: r.detachKeys,
 	})
 	if err != nil {
@@ -250,7 +253,7 @@ func attachAction(c *cli.Context) error {
 	}
 	defer a.Close()
 	// The container may have stopped between the check and the attach.
-	if _, err := attachableContainer(api, name); err != nil {
+	if _, err := attachableContainer(ctx, api, name); err != nil {
 		return err
 	}
 	return r.stream(&a.HijackedResponse, wait)
@@ -258,8 +261,8 @@ func attachAction(c *cli.Context) error {
 
 // attachableContainer inspects name and refuses the states docker attach
 // refuses, with its texts.
-func attachableContainer(api *client.Client, name string) (*container.InspectResponse, error) {
-	res, err := api.ContainerInspect(ctx(), name, client.ContainerInspectOptions{})
+func attachableContainer(ctx context.Context, api *client.Client, name string) (*container.InspectResponse, error) {
+	res, err := api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
 	if err != nil {
 		return nil, err
 	}
