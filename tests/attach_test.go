@@ -172,3 +172,37 @@ func TestAttachLogsNoStream(t *testing.T) {
 		t.Errorf("attach logs=1&stream=0: %q, %v; want %q", got, err, want)
 	}
 }
+
+// TestExecConsoleSize: a tty exec has the start's console size from its
+// first instruction, else the create's, as in Docker.
+func TestExecConsoleSize(t *testing.T) {
+	t.Parallel()
+	name, _ := runDetached(t, warrenCLI, "busybox", "sleep", "1000")
+	for _, tt := range []struct {
+		create, start []uint
+		want          string
+	}{
+		{nil, []uint{30, 100}, "30 100\r\n"},
+		{[]uint{20, 70}, nil, "20 70\r\n"},
+		{[]uint{20, 70}, []uint{33, 99}, "33 99\r\n"},
+	} {
+		body, _ := json.Marshal(map[string]any{"Cmd": []string{"stty", "size"}, "Tty": true, "AttachStdout": true, "ConsoleSize": tt.create})
+		req, _ := http.NewRequest("POST", "http://warren/v1.50/containers/"+name+"/exec", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := unixClient(suite.socket, 30*time.Second).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var created struct{ Id string }
+		err = json.NewDecoder(resp.Body).Decode(&created)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("exec create: %s %v", resp.Status, err)
+		}
+		h := hijack(t, "POST", "/v1.50/exec/"+created.Id+"/start", map[string]any{"Tty": true, "ConsoleSize": tt.start})
+		got, _ := io.ReadAll(h.r)
+		if string(got) != tt.want {
+			t.Errorf("create %v, start %v: stty size printed %q, want %q", tt.create, tt.start, got, tt.want)
+		}
+	}
+}

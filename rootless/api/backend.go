@@ -56,7 +56,7 @@ type Backend interface {
 	// ExecStart runs the exec. Detached: returns once started. Attached: the
 	// streams are wired before the process starts and it returns when the
 	// process's output has ended.
-	ExecStart(ctx context.Context, execID string, detach bool, streams Streams) error
+	ExecStart(ctx context.Context, execID string, opts ExecStartOptions) error
 	ExecResize(ctx context.Context, execID string, height, width uint) error
 	ExecInspect(ctx context.Context, execID string) (*container.ExecInspectResponse, error)
 
@@ -85,6 +85,16 @@ type Streams struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	// When Stdin ends the process's stdin is closed, so it sees EOF.
+}
+
+// ExecStartOptions are the body of POST /exec/{id}/start and the client's
+// streams (none when detached).
+type ExecStartOptions struct {
+	Streams
+	Detach bool
+	// ConsoleSize is the tty's [height, width]; nil keeps the exec
+	// create's, as in Docker.
+	ConsoleSize *[2]uint
 }
 
 // AttachOptions are the query of POST /containers/{id}/attach.

@@ -29,7 +29,7 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 	}
 	ctx := r.Context()
 	if req.Detach {
-		if err := s.b.ExecStart(ctx, id, true, Streams{}); err != nil {
+		if err := s.b.ExecStart(ctx, id, ExecStartOptions{Detach: true}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusOK)
@@ -52,7 +52,13 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 	streams := Streams{Stdin: stdin}
 	// With Tty a process without one has its stderr dropped, as in Docker.
 	streams.Stdout, streams.Stderr = outputStreams(conn, tty, true, !tty)
-	if err := s.b.ExecStart(ctx, id, false, streams); err != nil {
+	opts := ExecStartOptions{Streams: streams}
+	// A console size without a tty, or from a client older than 1.42, is
+	// ignored, as by Docker.
+	if req.ConsoleSize != nil && tty && !versionLess(apiVersion(ctx), "1.42") {
+		opts.ConsoleSize = req.ConsoleSize
+	}
+	if err := s.b.ExecStart(ctx, id, opts); err != nil {
 		// Docker reports a failed attached start on the client's stdout.
 		_, _ = streams.Stdout.Write([]byte(err.Error() + "\r\n"))
 	}

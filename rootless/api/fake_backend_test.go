@@ -316,7 +316,8 @@ func (f *fakeBackend) exec(id string) (*fakeExec, error) {
 	return e, nil
 }
 
-func (f *fakeBackend) ExecStart(ctx context.Context, id string, detach bool, s Streams) error {
+func (f *fakeBackend) ExecStart(ctx context.Context, id string, opts ExecStartOptions) error {
+	detach, s := opts.Detach, opts.Streams
 	e, err := f.exec(id)
 	if err != nil {
 		return err

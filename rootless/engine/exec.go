@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -120,7 +121,8 @@ func (e *Engine) execByID(id string) (*execConfig, error) {
 // its output is discarded (as Docker does); attached, it returns after the
 // output ended and the exit code is recorded, so an inspect right after
 // sees it.
-func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, streams api.Streams) error {
+func (e *Engine) ExecStart(ctx context.Context, execID string, opts api.ExecStartOptions) error {
+	detach, streams := opts.Detach, opts.Streams
 	x, err := e.execByID(execID)
 	if err != nil {
 		return err
@@ -146,6 +148,17 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	if err != nil {
 		x.ended(nil, sandbox.ExitCode(err))
 		return err
+	}
+	// The tty has its size before the client can ask (a shell reads it at
+	// once): the start's, else the create's, as in Docker.
+	size := opts.ConsoleSize
+	if size == nil {
+		size = x.req.ConsoleSize
+	}
+	if size != nil && proc.Console() != nil {
+		if err := proc.Resize(uint16(size[0]), uint16(size[1])); err != nil {
+			log.Printf("engine: exec %s: console size: %v", x.id[:12], err)
+		}
 	}
 	x.setRunning(proc)
 
