@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"sync"
 
 	"github.com/containerd/errdefs"
@@ -144,21 +143,20 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, opts api.ExecStar
 	if detach {
 		streams = api.Streams{}
 	}
-	proc, err := e.run.Exec(pid, &x.spec)
-	if err != nil {
-		x.ended(nil, sandbox.ExitCode(err))
-		return err
-	}
-	// The tty has its size before the client can ask (a shell reads it at
-	// once): the start's, else the create's, as in Docker.
+	// The tty has its size before the command runs (a shell reads it at
+	// once): the start's, else the create's, as in Docker. An exec starts
+	// once (claim), so its spec is ours to set.
 	size := opts.ConsoleSize
 	if size == nil {
 		size = x.req.ConsoleSize
 	}
-	if size != nil && proc.Console() != nil {
-		if err := proc.Resize(uint16(size[0]), uint16(size[1])); err != nil {
-			log.Printf("engine: exec %s: console size: %v", x.id[:12], err)
-		}
+	if size != nil {
+		x.spec.ConsoleSize = [2]uint16{uint16(size[0]), uint16(size[1])}
+	}
+	proc, err := e.run.Exec(pid, &x.spec)
+	if err != nil {
+		x.ended(nil, sandbox.ExitCode(err))
+		return err
 	}
 	x.setRunning(proc)
 
