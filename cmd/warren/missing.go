@@ -26,7 +26,8 @@ func (m *missedEndpoint) hook(resp *http.Response) {
 	m.last = resp.Request.Method + " " + resp.Request.URL.Path
 }
 
-// explain names the endpoint behind a "page not found" error.
+// explain names the endpoint behind a "page not found" error, on a line of
+// its own so the first stays docker's.
 func (m *missedEndpoint) explain(err error) error {
 	m.mu.Lock()
 	last := m.last
@@ -34,5 +35,5 @@ func (m *missedEndpoint) explain(err error) error {
 	if last == "" || !errdefs.IsNotFound(err) || !strings.HasSuffix(err.Error(), "page not found") {
 		return err
 	}
-	return fmt.Errorf("%w: the daemon does not serve %s", err, last)
+	return fmt.Errorf("%w\nThe daemon does not serve %s.", err, last)
 }

@@ -40,7 +40,7 @@ func TestMissedEndpointNamed(t *testing.T) {
 	}
 	defer api.Close()
 	_, err = api.NetworkList(context.Background(), client.NetworkListOptions{})
-	want := "Error response from daemon: page not found: the daemon does not serve GET /v1.50/networks"
+	want := "Error response from daemon: page not found\nThe daemon does not serve GET /v1.50/networks."
 	if got := m.explain(err); got == nil || got.Error() != want || !errdefs.IsNotFound(got) {
 		t.Errorf("explain(%v) = %v, want %q", err, got, want)
 	}
