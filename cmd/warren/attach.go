@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/moby/term"
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -193,4 +195,85 @@ func proxySignals(ctx context.Context, api *client.Client, id string) (stop func
 		signal.Stop(sigs)
 		close(done)
 	}
+}
+
+func attachCommand() *cli.Command {
+	return &cli.Command{
+		Name: "attach", Usage: "Attach local standard input, output, and error streams to a running container",
+		UsageText: "warren attach [OPTIONS] CONTAINER",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "detach-keys", Usage: "Override the key sequence for detaching a container"},
+			&cli.BoolFlag{Name: "no-stdin", Usage: "Do not attach STDIN"},
+			&cli.BoolFlag{Name: "sig-proxy", Value: true, Usage: "Proxy all received signals to the process"},
+		},
+		Action: attachAction,
+	}
+}
+
+// errEscaped is docker attach's report of a detach (term.EscapeError).
+var errEscaped = errors.New("read escape sequence")
+
+// attachAction is docker's attach flow: register the wait, check the
+// state, attach, stream, exit with the container's status; typing the
+// detach keys ends it with "read escape sequence".
+func attachAction(c *cli.Context) error {
+	if err := requireExact(c, 1); err != nil {
+		return err
+	}
+	keys, err := detachKeys(c.String("detach-keys"))
+	if err != nil {
+		return err
+	}
+	s, api, err := apiClient(c)
+	if err != nil {
+		return err
+	}
+	name := c.Args().First()
+	// Signals are proxied to the container, not ending the session, as
+	// in startAttached.
+	ctx := context.WithoutCancel(c.Context)
+	wait := api.ContainerWait(ctx, name, client.ContainerWaitOptions{})
+	info, err := attachableContainer(ctx, api, name)
+	if err != nil {
+		return err
+	}
+	if err := checkTTY(s.in, !c.Bool("no-stdin"), info.Config.Tty); err != nil {
+		return err
+	}
+	cfg := *info.Config
+	cfg.AttachStdin = !c.Bool("no-stdin") && cfg.OpenStdin
+	cfg.AttachStdout, cfg.AttachStderr = true, true
+	r := runner{ctx: ctx, s: s, api: api, id: info.ID, config: &cfg, keys: keys, detachKeys: c.String("detach-keys"),
+		sigProxy: c.Bool("sig-proxy"), detached: errEscaped}
+	a, err := api.ContainerAttach(ctx, r.id, client.ContainerAttachOptions{
+		Stream: true, Stdin: cfg.AttachStdin, Stdout: true, Stderr: true, DetachKeys: r.detachKeys,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	// The container may have stopped between the check and the attach.
+	if _, err := attachableContainer(ctx, api, name); err != nil {
+		return err
+	}
+	return r.stream(&a.HijackedResponse, wait)
+}
+
+// attachableContainer inspects name and refuses the states docker attach
+// refuses, with its texts.
+func attachableContainer(ctx context.Context, api *client.Client, name string) (*container.InspectResponse, error) {
+	res, err := api.ContainerInspect(ctx, name, client.ContainerInspectOptions{})
+	if err != nil {
+		return nil, err
+	}
+	st := res.Container.State
+	switch {
+	case !st.Running:
+		return nil, errors.New("You cannot attach to a stopped container, start it first")
+	case st.Paused:
+		return nil, errors.New("You cannot attach to a paused container, unpause it first")
+	case st.Restarting:
+		return nil, errors.New("You cannot attach to a restarting container, wait until it is running")
+	}
+	return &res.Container, nil
 }

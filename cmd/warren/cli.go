@@ -36,6 +36,8 @@ type session struct {
 	api   *client.Client
 	// notFound is set when the first argument names no command.
 	notFound error
+	// missed names the endpoint of a 404 "page not found".
+	missed missedEndpoint
 	// ensureDaemon starts the daemon when it is not running; tests replace
 	// it to talk to a fake Engine API.
 	ensureDaemon func(config.Paths) error
@@ -70,8 +72,11 @@ func runCLI(args []string) int {
 // explain rewrites a failed connection into docker's sentence about the
 // daemon, naming warren's socket.
 func (s *session) explain(err error) error {
-	if err == nil || !client.IsErrConnectionFailed(err) {
-		return err
+	if err == nil {
+		return nil
+	}
+	if !client.IsErrConnectionFailed(err) {
+		return s.missed.explain(err)
 	}
 	return fmt.Errorf("Cannot connect to the warren daemon at unix://%s. Is the warren daemon running?", s.paths.Socket())
 }
@@ -142,7 +147,7 @@ func (s *session) setup(c *cli.Context) error {
 
 func commands() []*cli.Command {
 	return []*cli.Command{
-		runCommand(), createCommand(), startCommand(), stopCommand(), restartCommand(),
+		runCommand(), createCommand(), startCommand(), attachCommand(), stopCommand(), restartCommand(),
 		killCommand(), rmCommand(), updateCommand(), psCommand(), inspectCommand(), logsCommand(),
 		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
@@ -168,6 +173,7 @@ func (s *session) client() (*client.Client, error) {
 	api, err := client.New(
 		client.WithHost("unix://"+s.paths.Socket()),
 		client.WithUserAgent("warren/"+version),
+		client.WithHTTPResponseHook(s.missed.hook),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the warren daemon: %w", err)

@@ -76,6 +76,9 @@ type runner struct {
 	detachKeys string
 	rm         bool
 	sigProxy   bool
+	// detached is what typing the detach keys returns: nil for run and
+	// start, "read escape sequence" for attach, as docker.
+	detached error
 }
 
 func (r runner) attached() bool {
@@ -139,7 +142,7 @@ func (r runner) stream(resp *client.HijackedResponse, wait client.ContainerWaitR
 	st := stream{in: in, out: r.s.out, err: r.s.err, tty: r.config.Tty, detach: r.keys}
 	if err := st.run(resp); err != nil {
 		if errors.Is(err, errDetached) {
-			return nil
+			return r.detached
 		}
 		return err
 	}

@@ -56,10 +56,9 @@ type Backend interface {
 	// ExecStart runs the exec. Detached: returns once started. Attached: the
 	// streams are wired before the process starts and it returns when the
 	// process's output has ended.
-	ExecStart(ctx context.Context, execID string, detach bool, streams Streams) error
+	ExecStart(ctx context.Context, execID string, opts ExecStartOptions) error
 	ExecResize(ctx context.Context, execID string, height, width uint) error
 	ExecInspect(ctx context.Context, execID string) (*container.ExecInspectResponse, error)
-	ExecIsTTY(ctx context.Context, execID string) (bool, error)
 
 	ImageList(ctx context.Context, opts ImageListOptions) ([]image.Summary, error)
 	// ImageLoad reads a `docker save` tarball or an OCI archive and reports
@@ -88,15 +87,29 @@ type Streams struct {
 	// When Stdin ends the process's stdin is closed, so it sees EOF.
 }
 
+// ExecStartOptions are the body of POST /exec/{id}/start and the client's
+// streams (none when detached).
+type ExecStartOptions struct {
+	Streams
+	Detach bool
+	// ConsoleSize is the tty's [height, width]; nil keeps the exec
+	// create's, as in Docker.
+	ConsoleSize *[2]uint
+}
+
 // AttachOptions are the query of POST /containers/{id}/attach.
 type AttachOptions struct {
 	Streams
 	Logs   bool // replay the log first
 	Stream bool // then follow live output
+	// DetachKeys end the attach when typed on a tty's stdin; the
+	// container keeps running.
+	DetachKeys []byte
 }
 
 // Attachment is a live attach; Done closes when the container's output ends
-// (the process exited) or the client detached.
+// (the process exited), the client detached (typed the detach keys) or
+// went away.
 type Attachment struct {
 	Done <-chan struct{}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/term"
 )
 
 func (s *server) containerCreate(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -229,25 +230,59 @@ func (s *server) containerAttach(w http.ResponseWriter, r *http.Request, name st
 	defer conn.Close()
 
 	// The client starts the container as soon as it reads our answer, so
-	// the streams are wired first and output waits behind the head.
+	// the streams are wired first and output waits behind the head. A log
+	// replay is written while the backend wires the attach, so then the
+	// head goes first (the container's existence is known already).
 	out := newGatedWriter(conn)
 	opts := AttachOptions{Logs: boolValue(r, "logs"), Stream: boolValue(r, "stream")}
 	opts.Stdout, opts.Stderr = outputStreams(out, tty, boolValue(r, "stdout"), boolValue(r, "stderr"))
 	if boolValue(r, "stdin") {
 		opts.Stdin = stdin
 	}
-	att, err := s.b.ContainerAttach(ctx, name, opts)
-	if err != nil {
+	if opts.DetachKeys, err = detachKeys(r.Form.Get("detachKeys")); err != nil {
 		writeRawError(conn, err)
 		return nil
 	}
-	if err := out.open(streamHead(r, streamContentType(apiVersion(ctx), tty))); err != nil {
-		return nil // the client is gone; Done follows from the failed writes
+	head := streamHead(r, streamContentType(apiVersion(ctx), tty))
+	if opts.Logs {
+		if err := out.open(head); err != nil {
+			return nil
+		}
+	}
+	att, err := s.b.ContainerAttach(ctx, name, opts)
+	if err != nil {
+		if opts.Logs {
+			streamWriteError(conn, tty, err.Error())
+		} else {
+			writeRawError(conn, err)
+		}
+		return nil
+	}
+	if !opts.Logs {
+		if err := out.open(head); err != nil {
+			return nil // the client is gone; Done follows from the failed writes
+		}
 	}
 	// Output flows until the container's output ends, even after the
-	// client half-closed its side (stdin EOF).
+	// client half-closed its side (stdin EOF), or until it detaches.
 	<-att.Done
 	return nil
+}
+
+// defaultDetachKeys is Docker's escape sequence, ctrl-p ctrl-q.
+var defaultDetachKeys = []byte{16, 17}
+
+// detachKeys parses a detachKeys value ("ctrl-p,ctrl-q") as Docker does;
+// "" is Docker's default.
+func detachKeys(v string) ([]byte, error) {
+	if v == "" {
+		return defaultDetachKeys, nil
+	}
+	keys, err := term.ToBytes(v)
+	if err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("Invalid detach keys (%s) provided", v))
+	}
+	return keys, nil
 }
 
 // dimensions reads ?h=&w= of a resize.

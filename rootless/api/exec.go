@@ -29,16 +29,20 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 	}
 	ctx := r.Context()
 	if req.Detach {
-		if err := s.b.ExecStart(ctx, id, true, Streams{}); err != nil {
+		if err := s.b.ExecStart(ctx, id, ExecStartOptions{Detach: true}); err != nil {
 			return err
 		}
 		w.WriteHeader(http.StatusOK)
 		return nil
 	}
-	tty, err := s.b.ExecIsTTY(ctx, id)
-	if err != nil {
+	// The exec must exist before the connection is taken over.
+	if _, err := s.b.ExecInspect(ctx, id); err != nil {
 		return err
 	}
+	// The framing follows the start request's Tty, not the exec's, as
+	// Docker's postContainerExecStart decides: a client that starts with
+	// Tty reads raw bytes whatever the exec was created with.
+	tty := req.Tty
 	conn, stdin, err := hijack(w, r, streamContentType(apiVersion(ctx), tty))
 	if err != nil {
 		return err
@@ -46,8 +50,15 @@ func (s *server) execStart(w http.ResponseWriter, r *http.Request, id string) er
 	defer conn.Close()
 
 	streams := Streams{Stdin: stdin}
-	streams.Stdout, streams.Stderr = outputStreams(conn, tty, true, true)
-	if err := s.b.ExecStart(ctx, id, false, streams); err != nil {
+	// With Tty a process without one has its stderr dropped, as in Docker.
+	streams.Stdout, streams.Stderr = outputStreams(conn, tty, true, !tty)
+	opts := ExecStartOptions{Streams: streams}
+	// A console size without a tty, or from a client older than 1.42, is
+	// ignored, as by Docker.
+	if req.ConsoleSize != nil && tty && !versionLess(apiVersion(ctx), "1.42") {
+		opts.ConsoleSize = req.ConsoleSize
+	}
+	if err := s.b.ExecStart(ctx, id, opts); err != nil {
 		// Docker reports a failed attached start on the client's stdout.
 		_, _ = streams.Stdout.Write([]byte(err.Error() + "\r\n"))
 	}

@@ -53,7 +53,6 @@ type fakeContainer struct {
 type fakeExec struct {
 	id  string
 	cmd []string
-	tty bool
 	ran bool
 }
 
@@ -202,6 +201,14 @@ func (f *fakeBackend) ContainerAttach(_ context.Context, name string, opts Attac
 	if err != nil {
 		return nil, err
 	}
+	if opts.Logs && opts.Stdout != nil {
+		fmt.Fprintln(opts.Stdout, "logged")
+	}
+	if !opts.Stream {
+		done := make(chan struct{})
+		close(done)
+		return &Attachment{Done: done}, nil
+	}
 	f.mu.Lock()
 	c.streams = opts.Streams
 	f.mu.Unlock()
@@ -297,7 +304,7 @@ func (f *fakeBackend) ExecCreate(_ context.Context, name string, req *container.
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := &fakeExec{id: fakeID(fmt.Sprint("exec", len(f.execs))), cmd: req.Cmd, tty: req.Tty}
+	e := &fakeExec{id: fakeID(fmt.Sprint("exec", len(f.execs))), cmd: req.Cmd}
 	f.execs[e.id] = e
 	return e.id, nil
 }
@@ -312,7 +319,8 @@ func (f *fakeBackend) exec(id string) (*fakeExec, error) {
 	return e, nil
 }
 
-func (f *fakeBackend) ExecStart(_ context.Context, id string, detach bool, s Streams) error {
+func (f *fakeBackend) ExecStart(ctx context.Context, id string, opts ExecStartOptions) error {
+	detach, s := opts.Detach, opts.Streams
 	e, err := f.exec(id)
 	if err != nil {
 		return err
@@ -320,8 +328,23 @@ func (f *fakeBackend) ExecStart(_ context.Context, id string, detach bool, s Str
 	f.mu.Lock()
 	e.ran = true
 	f.mu.Unlock()
-	if !detach && s.Stdout != nil {
+	switch {
+	case detach || s.Stdout == nil:
+	case e.cmd[0] == "sort" && s.Stdin != nil:
+		// Output only after the input ended, and only while the request
+		// lasts, as the engine's attached start.
+		in, _ := io.ReadAll(s.Stdin)
+		if ctx.Err() != nil {
+			return nil
+		}
+		lines := strings.SplitAfter(string(in), "\n")
+		sort.Strings(lines)
+		fmt.Fprint(s.Stdout, strings.Join(lines, ""))
+	default:
 		fmt.Fprintln(s.Stdout, strings.Join(e.cmd, " "))
+		if s.Stderr != nil {
+			fmt.Fprintln(s.Stderr, "to stderr")
+		}
 	}
 	return nil
 }
@@ -338,14 +361,6 @@ func (f *fakeBackend) ExecInspect(_ context.Context, id string) (*container.Exec
 	}
 	code := 0
 	return &container.ExecInspectResponse{ID: e.id, ExitCode: &code}, nil
-}
-
-func (f *fakeBackend) ExecIsTTY(_ context.Context, id string) (bool, error) {
-	e, err := f.exec(id)
-	if err != nil {
-		return false, err
-	}
-	return e.tty, nil
 }
 
 func (f *fakeBackend) ImageList(context.Context, ImageListOptions) ([]image.Summary, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -77,6 +78,9 @@ func NewHandler(b Backend) http.Handler {
 			{http.MethodDelete, ""}:  s.imageRemove,
 		},
 	}
+	fixed, objects := swarmRoutes()
+	maps.Copy(s.fixed, fixed)
+	maps.Copy(s.objects, objects)
 	return s
 }
 
@@ -94,7 +98,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	fn, name := s.route(r.Method, path)
 	if fn == nil {
-		writeError(w, errdefs.ErrNotFound.WithMessage("page not found"))
+		writeError(w, errPageNotFound)
 		return
 	}
 	// Only the query is a form: Docker's API never sends form bodies, and
@@ -111,6 +115,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 	}
 }
+
+// errPageNotFound answers a path or method no route serves, with
+// dockerd's 404 body {"message":"page not found"}.
+var errPageNotFound = errdefs.ErrNotFound.WithMessage("page not found")
 
 // route finds the handler for a versionless path and the object it names.
 func (s *server) route(method, path string) (handlerFunc, string) {

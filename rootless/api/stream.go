@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -108,13 +109,22 @@ func hijack(w http.ResponseWriter, r *http.Request, contentType string) (net.Con
 	return conn, stdin, nil
 }
 
-// hijackQuiet takes the connection over without answering yet.
+// hijackQuiet takes the connection over without answering yet. The
+// client's stream is what the server had buffered, then the connection
+// itself: rw.Reader reads through net/http's connReader, which cancels the
+// request's context when it meets EOF, so a client half-closing its stdin
+// would end the output it is still waiting for.
 func hijackQuiet(w http.ResponseWriter) (net.Conn, io.Reader, error) {
 	conn, rw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return nil, nil, fmt.Errorf("hijack connection: %w", err)
 	}
-	return conn, rw.Reader, nil
+	buffered, err := rw.Reader.Peek(rw.Reader.Buffered())
+	if err != nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("hijack connection: %w", err)
+	}
+	return conn, io.MultiReader(bytes.NewReader(bytes.Clone(buffered)), conn), nil
 }
 
 // streamHead is the response head of a hijacked stream: 101 when the

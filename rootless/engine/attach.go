@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"io"
+
+	"github.com/moby/term"
 
 	"warren/rootless/api"
 )
@@ -38,18 +41,32 @@ func (e *Engine) ContainerAttach(ctx context.Context, name string, opts api.Atta
 		stop()
 	}()
 	if opts.Stdin != nil && c.stdin != nil {
-		go c.copyStdin(opts.Stdin)
+		in := opts.Stdin
+		if c.rec.Config.Tty {
+			// As Docker, the detach keys are only watched on a tty.
+			in = term.NewEscapeProxy(in, opts.DetachKeys)
+		}
+		go func() {
+			if c.copyStdin(in) {
+				c.out.remove(cl)
+			}
+		}()
 	}
 	return &api.Attachment{Done: cl.done}, nil
 }
 
-// copyStdin copies a client's stdin into the container's. At the client's
-// EOF with StdinOnce the container's stdin is closed, so the process sees
-// EOF; otherwise it stays open for the next client.
-func (c *Container) copyStdin(r io.Reader) {
+// copyStdin copies a client's stdin into the container's and tells whether
+// the client typed the detach keys. At the client's EOF with StdinOnce the
+// container's stdin is closed, so the process sees EOF; otherwise it stays
+// open for the next client.
+func (c *Container) copyStdin(r io.Reader) (detached bool) {
 	w := c.stdin.writer()
 	_, err := io.Copy(w, r)
+	if errors.As(err, new(term.EscapeError)) {
+		return true
+	}
 	if err == nil && c.rec.Config.StdinOnce {
 		w.Close()
 	}
+	return false
 }

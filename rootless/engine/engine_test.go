@@ -533,7 +533,7 @@ func TestExec(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := e.ExecStart(ctx, eid, false, api.Streams{Stdout: &out}); err != nil {
+	if err := e.ExecStart(ctx, eid, api.ExecStartOptions{Streams: api.Streams{Stdout: &out}}); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := e.ExecInspect(ctx, eid)
@@ -563,7 +563,7 @@ func TestPidsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ExecStart(ctx, eid, false, api.Streams{}); err != nil {
+	if err := e.ExecStart(ctx, eid, api.ExecStartOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if x, _ := e.ExecInspect(ctx, eid); x.Pid != 104242 {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/term"
 
 	"warren/rootless/api"
 	"warren/rootless/sandbox"
@@ -20,6 +22,10 @@ type execConfig struct {
 	id, containerID string
 	req             container.ExecCreateRequest
 	spec            sandbox.ExecSpec
+
+	// detachKeys end an attached start on a tty's stdin (Docker's
+	// default, ctrl-p ctrl-q, when empty); the process keeps running.
+	detachKeys []byte
 
 	mu       sync.Mutex
 	started  bool
@@ -60,6 +66,11 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 		return "", err
 	}
 	x := &execConfig{id: randomID(), containerID: c.rec.ID, req: *req}
+	if req.DetachKeys != "" {
+		if x.detachKeys, err = term.ToBytes(req.DetachKeys); err != nil {
+			return "", fmt.Errorf("Invalid escape keys (%s) provided", req.DetachKeys)
+		}
+	}
 	x.spec = sandbox.ExecSpec{
 		Args:       req.Cmd,
 		Env:        execEnv(cfg.Hostname, req.Tty, linkEnv(c.rec.Name, sources), cfg.Env, req.Env),
@@ -78,6 +89,9 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	c.addExec(x.id)
 	return x.id, nil
 }
+
+// defaultDetachKeys is Docker's escape sequence, ctrl-p ctrl-q.
+var defaultDetachKeys = []byte{16, 17}
 
 func firstNonEmpty(a, b string) string {
 	if a != "" {
@@ -106,7 +120,8 @@ func (e *Engine) execByID(id string) (*execConfig, error) {
 // its output is discarded (as Docker does); attached, it returns after the
 // output ended and the exit code is recorded, so an inspect right after
 // sees it.
-func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, streams api.Streams) error {
+func (e *Engine) ExecStart(ctx context.Context, execID string, opts api.ExecStartOptions) error {
+	detach, streams := opts.Detach, opts.Streams
 	x, err := e.execByID(execID)
 	if err != nil {
 		return err
@@ -128,6 +143,16 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	if detach {
 		streams = api.Streams{}
 	}
+	// The tty has its size before the command runs (a shell reads it at
+	// once): the start's, else the create's, as in Docker. An exec starts
+	// once (claim), so its spec is ours to set.
+	size := opts.ConsoleSize
+	if size == nil {
+		size = x.req.ConsoleSize
+	}
+	if size != nil {
+		x.spec.ConsoleSize = [2]uint16{uint16(size[0]), uint16(size[1])}
+	}
 	proc, err := e.run.Exec(pid, &x.spec)
 	if err != nil {
 		x.ended(nil, sandbox.ExitCode(err))
@@ -136,43 +161,60 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, detach bool, stre
 	x.setRunning(proc)
 
 	done := make(chan struct{})
+	detached := make(chan struct{})
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer close(done)
-		e.runExec(x, proc, streams)
+		e.runExec(x, proc, streams, detached)
 	}()
 	if detach {
 		return nil
 	}
 	select {
 	case <-done:
+	case <-detached:
 	case <-ctx.Done():
 	}
 	return nil
 }
 
 // runExec copies the exec's streams until its output ends, then records
-// its exit code.
-func (e *Engine) runExec(x *execConfig, p process, s api.Streams) {
+// its exit code. Typing the detach keys on a tty's stdin closes detached;
+// the process runs on with its output drained.
+func (e *Engine) runExec(x *execConfig, p process, s api.Streams, detached chan<- struct{}) {
 	var copiers sync.WaitGroup
 	copyOut := func(w io.Writer, r io.Reader) {
 		if r == nil {
 			return
 		}
 		if w == nil {
-			w = io.Discard // keep the pipe drained
+			w = io.Discard
 		}
 		copiers.Add(1)
 		go func() {
 			defer copiers.Done()
+			// A client that detached or went away no longer takes the
+			// output; the pipe is kept drained so the process never blocks.
 			io.Copy(w, r)
+			io.Copy(io.Discard, r)
 		}()
 	}
 	if con := p.Console(); con != nil {
 		copyOut(s.Stdout, con)
 		if s.Stdin != nil {
-			go io.Copy(con, s.Stdin)
+			go func() {
+				// As Docker, the keys are not passed on, so the tty
+				// never echoes them.
+				keys := x.detachKeys
+				if len(keys) == 0 {
+					keys = defaultDetachKeys
+				}
+				_, err := io.Copy(con, term.NewEscapeProxy(s.Stdin, keys))
+				if errors.As(err, new(term.EscapeError)) {
+					close(detached)
+				}
+			}()
 		}
 	} else {
 		copyOut(s.Stdout, p.Stdout())
@@ -260,13 +302,4 @@ func (e *Engine) ExecInspect(ctx context.Context, execID string) (*container.Exe
 		DetachKeys:  []byte{},
 		Pid:         x.pid,
 	}, nil
-}
-
-// ExecIsTTY tells the HTTP layer how to frame the exec's streams.
-func (e *Engine) ExecIsTTY(ctx context.Context, execID string) (bool, error) {
-	x, err := e.execByID(execID)
-	if err != nil {
-		return false, err
-	}
-	return x.req.Tty, nil
 }

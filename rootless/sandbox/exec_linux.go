@@ -51,7 +51,7 @@ func runExec() error {
 	}
 	var tty *os.File
 	if spec.Tty {
-		if tty, err = execConsole(); err != nil {
+		if tty, err = execConsole(spec.ConsoleSize); err != nil {
 			return err
 		}
 	}
@@ -122,14 +122,22 @@ func joinContainer(pid int) error {
 	return nil
 }
 
-// execConsole opens a pty in the container's devpts, sends the master to
-// the engine and returns the slave, the command's terminal.
-func execConsole() (*os.File, error) {
+// execConsole opens a pty of size [rows, cols] in the container's devpts,
+// sends the master to the engine and returns the slave, the command's
+// terminal. The size is set before the command runs, which may read it at
+// once (stty size, a shell's line editor).
+func execConsole(size [2]uint16) (*os.File, error) {
 	master, slave, _, err := openPty("/dev/pts")
 	if err != nil {
 		return nil, err
 	}
 	defer master.Close()
+	if size != [2]uint16{} {
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: size[0], Col: size[1]}); err != nil {
+			slave.Close()
+			return nil, fmt.Errorf("console size: %w", err)
+		}
+	}
 	if err := childSend(syncMsg{Type: msgConsole}, int(master.Fd())); err != nil {
 		slave.Close()
 		return nil, fmt.Errorf("send console: %w", err)

@@ -59,11 +59,14 @@ type Spec struct {
 
 // ExecSpec describes a process started in a running container.
 type ExecSpec struct {
-	Args            []string
-	Env             []string
-	Cwd             string
-	User            string
-	Tty             bool
+	Args []string
+	Env  []string
+	Cwd  string
+	User string
+	Tty  bool
+	// ConsoleSize is the tty's [rows, cols] from its start; zero keeps
+	// the kernel's 0x0 until a resize.
+	ConsoleSize     [2]uint16
 	OpenStdin       bool
 	Privileged      bool
 	CapAdd, CapDrop []string

@@ -100,7 +100,7 @@ func serve(ctx context.Context, cfg config.Config, passed net.Listener) error {
 	if err != nil {
 		return err
 	}
-	return serveAPI(ctx, cfg.Socket(), passed, e)
+	return serveAPI(ctx, cfg.Socket(), passed, e, cfg.Debug)
 }
 
 // setupBridge builds the containers' bridge in the engine's namespace,
@@ -119,7 +119,8 @@ func setupBridge(cfg config.Config) (*netstack.Bridge, error) {
 }
 
 // serveAPI serves e on sock until ctx ends, then stops the containers.
-func serveAPI(ctx context.Context, sock string, passed net.Listener, e *engine.Engine) error {
+// Failed requests are logged, and with debug every request.
+func serveAPI(ctx context.Context, sock string, passed net.Listener, e *engine.Engine, debug bool) error {
 	l, how := passed, "the socket systemd passed"
 	if l == nil {
 		var err error
@@ -130,7 +131,7 @@ func serveAPI(ctx context.Context, sock string, passed net.Listener, e *engine.E
 		defer os.Remove(sock)
 		how = "its own socket"
 	}
-	srv := &http.Server{Handler: api.NewHandler(e), ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: api.LogRequests(api.NewHandler(e), debug, log.Default()), ReadHeaderTimeout: 30 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	log.Printf("engine: serving on %s, %s", sock, how)
