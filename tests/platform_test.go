@@ -36,3 +36,30 @@ func TestRunPlatformMismatch(t *testing.T) {
 		}
 	})
 }
+
+// pull --platform of another platform is refused, not answered with the
+// daemon's own platform; its own platform pulls.
+func TestPullPlatform(t *testing.T) {
+	t.Parallel()
+	other := "linux/arm64"
+	if runtime.GOARCH == "arm64" {
+		other = "linux/amd64"
+	}
+	want := "warren pulls and imports images of its own platform (linux/" + runtime.GOARCH + ") only, not " + other
+	bothCLIs(t, func(t *testing.T, c cli) {
+		image := ref("test/nocmd")
+		_, stderr, code := c.run(t, "pull", "--platform", other, image)
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("pull --platform %s: exit %d, stderr %q, want %q", other, code, stderr, want)
+		}
+		if _, _, code := c.run(t, "image", "inspect", image); code == 0 {
+			t.Errorf("pull --platform %s stored %s", other, image)
+		}
+		c.mustRun(t, "pull", "--platform", "linux/"+runtime.GOARCH, image)
+		c.run(t, "rmi", image)
+	})
+	_, stderr, code := warren(t, "pull", "--all-tags", ref("test/nocmd"))
+	if code == 0 || !strings.Contains(stderr, "does not support --all-tags") {
+		t.Errorf("pull --all-tags: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -395,14 +395,14 @@ func createContainer(ctx context.Context, s *session, api *client.Client, f crea
 	}
 	defer cid.close()
 	if f.pull == "always" {
-		if err := pullImage(ctx, api, f.image, quiet, s.err); err != nil {
+		if err := pullImage(ctx, api, f.image, f.platform, quiet, s.err); err != nil {
 			return "", err
 		}
 	}
 	resp, err := api.ContainerCreate(ctx, opts)
 	if err != nil && cerrdefs.IsNotFound(err) && f.pull == "missing" && isNoSuchImage(err) {
 		fmt.Fprintf(s.err, "Unable to find image '%s' locally\n", familiarTagged(f.image))
-		if perr := pullImage(ctx, api, f.image, quiet, s.err); perr != nil {
+		if perr := pullImage(ctx, api, f.image, f.platform, quiet, s.err); perr != nil {
 			return "", perr
 		}
 		resp, err = api.ContainerCreate(ctx, opts)

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/moby/term"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/urfave/cli/v2"
 
 	"warren/internal/atomicfile"
@@ -272,11 +273,14 @@ func pullCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Bool("all-tags") {
+				return errors.New("warren pull does not support --all-tags yet: pull each tag by name")
+			}
 			quiet := c.Bool("quiet")
 			if reference.IsNameOnly(ref) && !c.Bool("all-tags") && !quiet {
 				fmt.Fprintln(s.out, "Using default tag: latest")
 			}
-			if err := pullImage(c.Context, api, name, quiet, s.out); err != nil {
+			if err := pullImage(c.Context, api, name, c.String("platform"), quiet, s.out); err != nil {
 				return err
 			}
 			fmt.Fprintln(s.out, reference.TagNameOnly(ref).String())
@@ -287,8 +291,16 @@ func pullCommand() *cli.Command {
 
 // pullImage pulls ref, showing the daemon's progress on out as docker does
 // (live progress bars when out is a terminal), or nothing when quiet.
-func pullImage(ctx context.Context, api *client.Client, ref string, quiet bool, out io.Writer) error {
-	resp, err := api.ImagePull(ctx, ref, client.ImagePullOptions{})
+func pullImage(ctx context.Context, api *client.Client, ref, platform string, quiet bool, out io.Writer) error {
+	opts := client.ImagePullOptions{}
+	if platform != "" {
+		p, err := parsePlatform(platform)
+		if err != nil {
+			return err
+		}
+		opts.Platforms = []ocispec.Platform{p}
+	}
+	resp, err := api.ImagePull(ctx, ref, opts)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ func (s *server) imageCreate(w http.ResponseWriter, r *http.Request, _ string) e
 
 func (s *server) pullOrImport(r *http.Request, stream *jsonStream) error {
 	ctx := r.Context()
+	if err := checkPullPlatform(r.Form.Get("platform")); err != nil {
+		return err
+	}
 	if from := r.Form.Get("fromImage"); from != "" {
 		return s.b.ImagePull(ctx, joinReference(from, r.Form.Get("tag")), stream)
 	}

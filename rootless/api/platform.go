@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -100,4 +101,27 @@ func platformMatches(want, have ociPlatform) bool {
 		return false
 	}
 	return want.Variant == "" || want.Variant == have.Variant
+}
+
+// nativePlatform is the only platform warren pulls and imports: it runs
+// what it stores without emulation.
+func nativePlatform() ociPlatform {
+	return normalizePlatform(ociPlatform{OS: runtime.GOOS, Architecture: runtime.GOARCH})
+}
+
+// checkPullPlatform refuses ?platform= on a pull or import unless it names
+// warren's own platform, rather than fetching another one than asked for.
+func checkPullPlatform(platform string) error {
+	if platform == "" {
+		return nil
+	}
+	want, err := parsePlatform(platform)
+	if err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if have := nativePlatform(); !platformMatches(want, have) {
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"warren pulls and imports images of its own platform (%s) only, not %s", have, want))
+	}
+	return nil
 }

@@ -29,3 +29,23 @@ func TestPlatformMatches(t *testing.T) {
 		t.Error("a/b/c/d parsed")
 	}
 }
+
+func TestCheckPullPlatform(t *testing.T) {
+	native := nativePlatform()
+	for _, tc := range []struct {
+		platform string
+		ok       bool
+	}{
+		{"", true},
+		{native.String(), true},
+		{native.OS, true},
+		{"windows/" + native.Architecture, false},
+		{"linux/s390x", false},
+		{"a/b/c/d", false},
+	} {
+		err := checkPullPlatform(tc.platform)
+		if (err == nil) != tc.ok {
+			t.Errorf("checkPullPlatform(%q) = %v, want ok=%v", tc.platform, err, tc.ok)
+		}
+	}
+}
