@@ -34,7 +34,8 @@ type createFlags struct {
 
 	env, envFiles, volumes, publish, expose, links, addHosts   []string
 	dns, dnsSearch, dnsOptions, labels, capAdd, capDrop, tmpfs []string
-	attach, mounts, securityOpts                               []string
+	attach, mounts, securityOpts, ulimits                      []string
+	shmSize                                                    string
 
 	limits limitFlags
 
@@ -63,7 +64,7 @@ func containerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "Keep STDIN open even if not attached"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "Set meta data on a container"},
 		&cli.StringSliceFlag{Name: "link", Usage: "Add link to another container"},
-		&cli.StringSliceFlag{Name: "mount", Usage: "Attach a filesystem mount to the container (not supported: use -v)"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "Attach a filesystem mount to the container (bind or tmpfs)"},
 		&cli.StringFlag{Name: "name", Usage: "Assign a name to the container"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "Connect a container to a network"},
 		&cli.StringFlag{Name: "platform", Usage: "Set platform if server is multi-platform capable"},
@@ -76,10 +77,12 @@ func containerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "Restart policy to apply when a container exits"},
 		&cli.BoolFlag{Name: "rm", Usage: "Automatically remove the container and its associated anonymous volumes when it exits"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "Security Options"},
+		&cli.StringFlag{Name: "shm-size", Usage: "Size of /dev/shm"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "Signal to stop the container"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "Timeout (in seconds) to stop a container"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "Mount a tmpfs directory"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "Allocate a pseudo-TTY"},
+		&cli.StringSliceFlag{Name: "ulimit", Usage: "Ulimit options"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "Username or UID (format: <name|uid>[:<group|gid>])"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "Bind mount a volume"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "Working directory inside the container"},
@@ -100,6 +103,7 @@ func readCreateFlags(c *cli.Context) createFlags {
 		dnsOptions: c.StringSlice("dns-option"), labels: c.StringSlice("label"), capAdd: c.StringSlice("cap-add"),
 		capDrop: c.StringSlice("cap-drop"), tmpfs: c.StringSlice("tmpfs"), attach: c.StringSlice("attach"),
 		mounts: c.StringSlice("mount"), securityOpts: c.StringSlice("security-opt"),
+		ulimits: c.StringSlice("ulimit"), shmSize: c.String("shm-size"),
 		image: c.Args().First(), cmd: c.Args().Tail(), limits: readLimitFlags(c),
 	}
 	if c.IsSet("init") {
@@ -148,9 +152,6 @@ func terminalSize(w io.Writer) [2]uint {
 // (docker-behavior 5.3). forRun applies run's attach rules.
 func buildCreate(f createFlags, forRun bool, lookup func(string) (string, bool)) (client.ContainerCreateOptions, error) {
 	var none client.ContainerCreateOptions
-	if len(f.mounts) > 0 {
-		return none, errors.New("--mount is not supported by warren; use -v SOURCE:TARGET[:ro] instead")
-	}
 	switch f.pull {
 	case "always", "missing", "never":
 	default:
@@ -309,6 +310,18 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		return nil, err
 	}
 	securityOpts, maskedPaths, readonlyPaths := parseSystemPaths(securityOpts)
+	mounts, err := parseMountFlags(f.mounts)
+	if err != nil {
+		return nil, err
+	}
+	ulimits, err := parseUlimits(f.ulimits)
+	if err != nil {
+		return nil, err
+	}
+	shmSize, err := parseShmSize(f.shmSize)
+	if err != nil {
+		return nil, err
+	}
 	swappiness := int64(-1)
 	hc := &container.HostConfig{
 		Binds:           binds,
@@ -329,12 +342,15 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		PublishAllPorts: f.publishAll,
 		ReadonlyRootfs:  f.readOnly,
 		Tmpfs:           parseTmpfs(f.tmpfs),
+		Mounts:          mounts,
+		ShmSize:         shmSize,
 		Init:            f.init,
 		SecurityOpt:     securityOpts,
 		MaskedPaths:     maskedPaths,
 		ReadonlyPaths:   readonlyPaths,
 	}
 	hc.MemorySwappiness = &swappiness
+	hc.Ulimits = ulimits
 	if err := applyLimits(f.limits, hc); err != nil {
 		return nil, err
 	}

@@ -151,8 +151,11 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 // spec builds the runtime's description of the container's first process.
 func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, error) {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
-	mounts, err := bindMounts(hc)
+	mounts, err := userMounts(hc)
 	if err != nil {
+		return nil, err
+	}
+	if err := createBindSources(hc); err != nil {
 		return nil, err
 	}
 	filter, err := seccompFor(hc)
@@ -173,6 +176,8 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		Tty:            cfg.Tty,
 		OpenStdin:      cfg.OpenStdin,
 		Mounts:         mounts,
+		ShmSize:        hc.ShmSize,
+		Rlimits:        rlimits(hc),
 		HostsPath:      target.hosts,
 		HostnamePath:   target.hostname,
 		ResolvConfPath: target.resolv,

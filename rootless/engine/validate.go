@@ -3,8 +3,10 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -51,10 +53,37 @@ func validateRequest(cfg *container.Config, hc *container.HostConfig) error {
 			return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 		}
 	}
-	if _, err := bindMounts(hc); err != nil {
+	if _, err := userMounts(hc); err != nil {
 		return err
 	}
+	if hc.ShmSize < 0 {
+		return errdefs.ErrInvalidArgument.WithMessage("SHM size can not be less than 0")
+	}
+	for _, u := range hc.Ulimits {
+		if u == nil {
+			continue
+		}
+		if err := sandbox.CheckRlimit(rlimitOf(u)); err != nil {
+			return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
+	}
 	return nil
+}
+
+// rlimitOf is a --ulimit for the runtime; Docker's API takes int64s and
+// passes negative values (-1, unlimited) on as the unsigned infinity.
+func rlimitOf(u *container.Ulimit) sandbox.Rlimit {
+	return sandbox.Rlimit{Name: u.Name, Soft: uint64(u.Soft), Hard: uint64(u.Hard)}
+}
+
+func rlimits(hc *container.HostConfig) []sandbox.Rlimit {
+	var out []sandbox.Rlimit
+	for _, u := range hc.Ulimits {
+		if u != nil {
+			out = append(out, rlimitOf(u))
+		}
+	}
+	return out
 }
 
 // validateEnv is Docker's ValidateEnv (no empty names) plus the NUL check
@@ -72,11 +101,11 @@ func validateEnv(env []string) error {
 	return nil
 }
 
-// bindMounts turns -v host:container[:mode] and --mount type=bind into
-// runtime mounts, with Docker's checks (volume/mounts/linux_parser.go).
-// Named and anonymous volumes and mount types other than bind are refused:
-// warren has no volumes.
-func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
+// userMounts turns -v host:container[:mode], --mount type=bind|tmpfs and
+// --tmpfs into runtime mounts, with Docker's checks
+// (volume/mounts/linux_parser.go). Named and anonymous volumes are
+// refused: warren has no volumes.
+func userMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
 	var out []sandbox.Mount
 	seen := map[string]bool{}
 	add := func(m sandbox.Mount) error {
@@ -105,7 +134,80 @@ func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
 			return nil, err
 		}
 	}
+	for _, dst := range slices.Sorted(maps.Keys(hc.Tmpfs)) {
+		m, err := parseTmpfs(dst, hc.Tmpfs[dst])
+		if err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
+		if err := add(m); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// parseTmpfs is one --tmpfs DEST[:OPTIONS], checked as Docker's
+// ValidateTmpfsMountDestination and MergeTmpfsOptions do.
+func parseTmpfs(dst, opts string) (sandbox.Mount, error) {
+	if err := checkTarget(dst); err != nil {
+		return sandbox.Mount{}, err
+	}
+	if _, _, err := sandbox.TmpfsOptions(opts); err != nil {
+		return sandbox.Mount{}, err
+	}
+	return sandbox.Mount{Type: "tmpfs", Destination: path.Clean(dst), Options: opts}, nil
+}
+
+// tmpfsData is moby's ConvertTmpfsOptions: size with the largest exact
+// suffix, mode in octal.
+func tmpfsData(o *mount.TmpfsOptions) string {
+	if o == nil {
+		return ""
+	}
+	var opts []string
+	if size := o.SizeBytes; size != 0 {
+		suffix := ""
+		for _, r := range []struct {
+			suffix string
+			div    int64
+		}{{"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
+			if size%r.div == 0 {
+				size, suffix = size/r.div, r.suffix
+				break
+			}
+		}
+		opts = append(opts, fmt.Sprintf("size=%d%s", size, suffix))
+	}
+	if o.Mode != 0 {
+		opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
+	}
+	return strings.Join(opts, ",")
+}
+
+// createBindSources makes the missing host folders of -v binds (and of
+// --mount binds that ask for it), at start, as Docker does; other --mount
+// binds were checked at create.
+func createBindSources(hc *container.HostConfig) error {
+	var sources []string
+	for _, b := range hc.Binds {
+		if m, err := parseBind(b); err == nil {
+			sources = append(sources, m.Source)
+		}
+	}
+	for _, m := range hc.Mounts {
+		if m.Type == mount.TypeBind && m.BindOptions != nil && m.BindOptions.CreateMountpoint {
+			sources = append(sources, m.Source)
+		}
+	}
+	for _, src := range sources {
+		if _, err := os.Lstat(src); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return fmt.Errorf("error while creating mount source path '%s': %w", src, err)
+		}
+	}
+	return nil
 }
 
 // parseBind is Docker's ParseMountRaw for one -v value.
@@ -142,7 +244,7 @@ func parseBind(raw string) (sandbox.Mount, error) {
 	if typ != mount.TypeBind {
 		return sandbox.Mount{}, fmt.Errorf("%v: volumes are not supported by warren; use an absolute host path", invalid)
 	}
-	m := sandbox.Mount{Source: src, Destination: path.Clean(dst)}
+	m := sandbox.Mount{Type: "bind", Source: src, Destination: path.Clean(dst)}
 	for _, o := range strings.Split(mode, ",") {
 		if o == "ro" {
 			m.ReadOnly = true
@@ -162,8 +264,16 @@ func parseMount(spec mount.Mount) (sandbox.Mount, error) {
 	}
 	switch spec.Type {
 	case mount.TypeBind:
-	case mount.TypeVolume, mount.TypeTmpfs, mount.TypeImage:
-		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("warren supports only bind mounts"))
+	case mount.TypeTmpfs:
+		if spec.Source != "" {
+			return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("field Source must not be specified"))
+		}
+		if o := spec.TmpfsOptions; o != nil && o.SizeBytes < 0 {
+			return sandbox.Mount{}, mountConfigError(spec.Type, fmt.Errorf("invalid tmpfs size %d", o.SizeBytes))
+		}
+		return sandbox.Mount{Type: "tmpfs", Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly, Options: tmpfsData(spec.TmpfsOptions)}, nil
+	case mount.TypeVolume, mount.TypeImage:
+		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("warren supports only bind and tmpfs mounts"))
 	default: // npipe, cluster and anything else: Docker on Linux knows none
 		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("mount type unknown"))
 	}
@@ -176,7 +286,7 @@ func parseMount(spec mount.Mount) (sandbox.Mount, error) {
 	if err := checkAbsolute(spec.Source); err != nil {
 		return sandbox.Mount{}, mountConfigError(spec.Type, err)
 	}
-	return sandbox.Mount{Source: spec.Source, Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly}, nil
+	return sandbox.Mount{Type: "bind", Source: spec.Source, Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly}, nil
 }
 
 // checkMountSource is Docker's check, at create, that a --mount bind's

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,6 +55,9 @@ func runInit() error {
 	if m.Type != msgGo {
 		return fmt.Errorf("unexpected message %q from engine", m.Type)
 	}
+	if err := setRlimits(spec.Rlimits); err != nil {
+		return err
+	}
 	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
 }
 
@@ -72,7 +76,7 @@ func buildRoot(spec *Spec) (*os.File, error) {
 	if err := mountProc(root); err != nil {
 		return nil, err
 	}
-	if err := mountDev(root); err != nil {
+	if err := mountDev(root, spec.ShmSize); err != nil {
 		return nil, err
 	}
 	if err := mountSys(root, spec.Privileged); err != nil {
@@ -212,7 +216,7 @@ var devLinks = [][2]string{
 
 // mountDev builds Docker's minimal /dev: a tmpfs with the host's harmless
 // nodes, a private devpts, shm, mqueue and the usual symlinks.
-func mountDev(root string) error {
+func mountDev(root string, shmSize int64) error {
 	dev := filepath.Join(root, "dev")
 	if err := os.MkdirAll(dev, 0o755); err != nil {
 		return fmt.Errorf("create /dev: %w", err)
@@ -228,8 +232,11 @@ func mountDev(root string) error {
 	if err := mountPts(filepath.Join(dev, "pts")); err != nil {
 		return err
 	}
+	if shmSize <= 0 {
+		shmSize = defaultShmSize
+	}
 	shm := filepath.Join(dev, "shm")
-	if err := mountDir("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+	if err := mountDir("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, fmt.Sprintf("mode=1777,size=%d", shmSize)); err != nil {
 		return err
 	}
 	// mqueue needs the ipc namespace we own; without it the folder goes.
@@ -244,6 +251,9 @@ func mountDev(root string) error {
 	}
 	return nil
 }
+
+// defaultShmSize is Docker's /dev/shm size.
+const defaultShmSize = 64 << 20
 
 // mountPts mounts a new devpts instance; gid=5 (tty) needs that group
 // mapped, so a narrower user namespace falls back to no gid.
@@ -417,7 +427,7 @@ func bindEtcFiles(root string, spec *Spec) error {
 	return nil
 }
 
-// bindUserMounts mounts -v binds, shallowest destination first (as moby
+// bindUserMounts mounts -v binds and tmpfs mounts, shallowest destination first (as moby
 // sorts them) so a bind inside another bind lands on top.
 func bindUserMounts(root string, mounts []Mount) error {
 	sorted := append([]Mount(nil), mounts...)
@@ -437,6 +447,9 @@ func depth(p string) int {
 }
 
 func bindMount(root string, m Mount) error {
+	if m.Type == "tmpfs" {
+		return mountTmpfs(root, m)
+	}
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return err
@@ -453,6 +466,50 @@ func bindMount(root string, m Mount) error {
 	}
 	if m.ReadOnly {
 		return remountReadonly(dst)
+	}
+	return nil
+}
+
+func mountTmpfs(root string, m Mount) error {
+	flags, data, err := TmpfsOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	if m.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	dst, err := securePath(root, m.Destination)
+	if err != nil {
+		return err
+	}
+	if err := createMountPoint(dst, true); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dst, "tmpfs", flags, data); err != nil {
+		return fmt.Errorf("mount tmpfs: %w", err)
+	}
+	return nil
+}
+
+// setRlimits applies --ulimit. Raising a hard limit needs privileges over
+// the host, which no user namespace gives; say so plainly.
+func setRlimits(limits []Rlimit) error {
+	for _, r := range limits {
+		res, ok := rlimitTypes[r.Name]
+		if !ok {
+			return fmt.Errorf("invalid ulimit type: %s", r.Name)
+		}
+		// syscall's Setrlimit, not unix's: it also stops exec restoring
+		// the nofile limit Go had at start.
+		err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard})
+		if err == nil {
+			continue
+		}
+		var cur syscall.Rlimit
+		if errors.Is(err, unix.EPERM) && syscall.Getrlimit(res, &cur) == nil && r.Hard > cur.Max {
+			return fmt.Errorf("error setting rlimit %s: hard limit %d is above the engine user's hard limit %d", r.Name, r.Hard, cur.Max)
+		}
+		return fmt.Errorf("error setting rlimit %s: %w", r.Name, err)
 	}
 	return nil
 }

@@ -21,10 +21,13 @@ import (
 	"warren/rootless/seccomp"
 )
 
-// Mount is one -v bind.
+// Mount is one -v or --mount bind, or one --tmpfs or --mount type=tmpfs.
 type Mount struct {
+	Type                string // "bind" (or "") or "tmpfs"
 	Source, Destination string
 	ReadOnly            bool
+	// Options are a tmpfs's, as --tmpfs takes them (see TmpfsOptions).
+	Options string
 }
 
 // Spec describes a container's first process.
@@ -43,6 +46,10 @@ type Spec struct {
 	Tty                 bool
 	OpenStdin           bool
 	Mounts              []Mount
+	// ShmSize is /dev/shm's size in bytes; 0 is Docker's 64 MiB.
+	ShmSize int64
+	// Rlimits are set before the command runs (--ulimit).
+	Rlimits []Rlimit
 	// Files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf.
 	HostsPath, HostnamePath, ResolvConfPath string
 	// NetNS: "" = a new network namespace (loopback up), "host" = the
