@@ -1,0 +1,182 @@
+package tests
+
+// Container process and mount options Docker honours and warren once
+// accepted and ignored (issue 15): tmpfs mounts, /dev/shm's size, missing
+// -v sources, ulimits.
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// mountLine is /proc/mounts' line for dst in out, split into its fields.
+func mountLine(out, dst string) []string {
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 4 && f[1] == dst {
+			return f
+		}
+	}
+	return nil
+}
+
+func hasOption(opts string, want ...string) bool {
+	have := strings.Split(opts, ",")
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			found = found || h == w
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTmpfsMounts: --tmpfs and --mount type=tmpfs are tmpfs mounts with
+// their size and mode and Docker's noexec,nosuid,nodev, writable under
+// --read-only while the root is not.
+func TestTmpfsMounts(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--read-only", "--tmpfs", "/run:size=1m,mode=1770",
+			"--mount", "type=tmpfs,dst=/scratch,tmpfs-size=2m,tmpfs-mode=700", "--mount", "type=tmpfs,target=/frozen,readonly",
+			"busybox", "sh", "-c",
+			"cat /proc/mounts; touch /run/a /scratch/b && echo wrote; touch /frozen/c 2>/dev/null || echo frozen-ro; touch /etc/x 2>/dev/null || echo root-ro; stat -c 'mode %a' /run /scratch")
+		for _, tt := range []struct {
+			dst  string
+			opts []string
+		}{
+			{"/run", []string{"rw", "nosuid", "nodev", "noexec", "size=1024k", "mode=1770"}},
+			{"/scratch", []string{"rw", "nosuid", "nodev", "noexec", "size=2048k", "mode=700"}},
+			{"/frozen", []string{"ro", "nosuid", "nodev", "noexec"}},
+		} {
+			f := mountLine(out, tt.dst)
+			if f == nil || f[2] != "tmpfs" || !hasOption(f[3], tt.opts...) {
+				t.Errorf("mount at %s: %q, want tmpfs with %v\n%s", tt.dst, f, tt.opts, out)
+			}
+		}
+		for _, want := range []string{"wrote", "frozen-ro", "root-ro", "mode 1770", "mode 700"} {
+			if !containsLine(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
+// TestTmpfsInspect: inspect shows --tmpfs in HostConfig.Tmpfs only and
+// --mount type=tmpfs in HostConfig.Mounts and Mounts, as Docker does.
+func TestTmpfsInspect(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name := container(t)
+		c.mustRun(t, "create", "--name", name, "--tmpfs", "/run:size=1m", "--mount", "type=tmpfs,dst=/t,tmpfs-size=1m", "busybox")
+		for tmpl, want := range map[string]string{
+			"{{json .HostConfig.Tmpfs}}":  `{"/run":"size=1m"}`,
+			"{{json .HostConfig.Mounts}}": `[{"Type":"tmpfs","Target":"/t","TmpfsOptions":{"SizeBytes":1048576}}]`,
+			"{{json .Mounts}}":            `[{"Type":"tmpfs","Source":"","Destination":"/t","Mode":"","RW":true,"Propagation":""}]`,
+		} {
+			if got := strings.TrimSpace(c.mustRun(t, "inspect", "-f", tmpl, name)); got != want {
+				t.Errorf("%s = %s, want %s", tmpl, got, want)
+			}
+		}
+	})
+}
+
+// TestTmpfsBadInput: Docker's texts, and nothing is left behind.
+func TestTmpfsBadInput(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--tmpfs", "relative"}, "invalid mount path: 'relative' mount path must be absolute"},
+			{[]string{"--tmpfs", "/x:size=1m,bogus"}, `Invalid tmpfs option ["bogus"]`},
+			{[]string{"--tmpfs", "/x", "-v", "/tmp:/x"}, "Duplicate mount point: /x"},
+			{[]string{"--mount", "type=tmpfs,src=/s,dst=/x"}, `invalid mount config for type "tmpfs": field Source must not be specified`},
+		} {
+			name := container(t)
+			_, stderr, code := c.run(t, append(append([]string{"create", "--name", name}, tt.args...), "busybox")...)
+			if code == 0 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("create %v: exit %d, stderr %q; want %q", tt.args, code, stderr, tt.want)
+			}
+			if _, _, code := c.run(t, "inspect", name); code == 0 {
+				t.Errorf("create %v failed but left %s", tt.args, name)
+			}
+		}
+	})
+}
+
+// TestShmSize: /dev/shm is 64 MiB by default and --shm-size sets it.
+func TestShmSize(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{nil, "size=65536k"},
+			{[]string{"--shm-size", "16m"}, "size=16384k"},
+		} {
+			out := c.mustRun(t, append(append([]string{"run", "--rm"}, tt.args...), "busybox", "cat", "/proc/mounts")...)
+			if f := mountLine(out, "/dev/shm"); f == nil || !hasOption(f[3], tt.want) {
+				t.Errorf("run %v: /dev/shm %q, want %s", tt.args, f, tt.want)
+			}
+		}
+		_, stderr, code := c.run(t, "run", "--rm", "--shm-size", "big", "busybox", "true")
+		if code != 125 || !strings.Contains(stderr, `invalid argument "big" for "--shm-size" flag: invalid size: 'big'`) {
+			t.Errorf("--shm-size big: exit %d, stderr %q", code, stderr)
+		}
+	})
+}
+
+// TestBindMissingSource: -v creates a missing host folder at start, as
+// Docker does; --mount type=bind refuses it at create.
+func TestBindMissingSource(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		src := filepath.Join(t.TempDir(), "not", "yet")
+		c.mustRun(t, "run", "--rm", "-v", src+":/data", "busybox", "touch", "/data/made")
+		if fi, err := os.Stat(filepath.Join(src, "made")); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("the container's file is not in the created source: %v", err)
+		}
+		other := filepath.Join(t.TempDir(), "missing")
+		_, stderr, code := c.run(t, "run", "--rm", "--mount", "type=bind,src="+other+",dst=/data", "busybox", "true")
+		want := `invalid mount config for type "bind": bind source path does not exist: ` + other
+		if code != 125 || !strings.Contains(stderr, want) {
+			t.Errorf("--mount of a missing source: exit %d, stderr %q; want %q", code, stderr, want)
+		}
+		if _, err := os.Stat(other); !os.IsNotExist(err) {
+			t.Errorf("--mount created its missing source: %v", err)
+		}
+	})
+}
+
+// TestUlimit: --ulimit sets the command's limits; a hard limit above the
+// engine user's own is refused plainly at start, and bad values by the CLI.
+func TestUlimit(t *testing.T) {
+	var own syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &own); err != nil {
+		t.Fatal(err)
+	}
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--ulimit", "nofile=100:200", "--ulimit", "core=0", "busybox", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c")
+		if got := strings.Fields(out); strings.Join(got, " ") != "100 200 0" {
+			t.Errorf("limits %q, want 100 200 0", out)
+		}
+		above := fmt.Sprintf("nofile=%d", own.Max+1)
+		_, stderr, code := c.run(t, "run", "--rm", "--ulimit", above, "busybox", "true")
+		if code == 0 || !strings.Contains(stderr, "error setting rlimit nofile: hard limit") {
+			t.Errorf("--ulimit %s: exit %d, stderr %q", above, code, stderr)
+		}
+		for _, tt := range []struct{ arg, want string }{
+			{"nofiles=1", `invalid argument "nofiles=1" for "--ulimit" flag: invalid ulimit type: nofiles`},
+			{"nofile=2:1", `invalid argument "nofile=2:1" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 2 > 1`},
+		} {
+			_, stderr, code := c.run(t, "run", "--rm", "--ulimit", tt.arg, "busybox", "true")
+			if code != 125 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("--ulimit %s: exit %d, stderr %q; want %q", tt.arg, code, stderr, tt.want)
+			}
+		}
+	})
+}
