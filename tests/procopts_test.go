@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // mountLine is /proc/mounts' line for dst in out, split into its fields.
@@ -177,6 +178,68 @@ func TestUlimit(t *testing.T) {
 			if code != 125 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("--ulimit %s: exit %d, stderr %q; want %q", tt.arg, code, stderr, tt.want)
 			}
+		}
+	})
+}
+
+// TestInitProcess: with --init, PID 1 is docker-init and the command its
+// child; without, the command is PID 1.
+func TestInitProcess(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--init", "busybox", "sh", "-c", `echo "cmd $$ parent $PPID"; tr '\0' ' ' </proc/1/cmdline`)
+		if !strings.Contains(out, "parent 1") || strings.Contains(out, "cmd 1 ") || !strings.Contains(out, "/sbin/docker-init -- sh -c") {
+			t.Errorf("--init: %q, want the command a child of /sbin/docker-init", out)
+		}
+		out = c.mustRun(t, "run", "--rm", "busybox", "sh", "-c", `echo "cmd $$"`)
+		if strings.TrimSpace(out) != "cmd 1" {
+			t.Errorf("without --init: %q, want the command as PID 1", out)
+		}
+		// A missing command fails the start as it does without --init.
+		_, _, code := c.run(t, "run", "--rm", "--init", "busybox", "nosuchcommand")
+		if code != 127 {
+			t.Errorf("--init with a missing command: exit %d, want 127", code)
+		}
+	})
+}
+
+// TestInitReapsZombies: an orphan reparented to PID 1 is reaped by
+// docker-init; a PID 1 that never waits (sleep) would leave it a zombie.
+func TestInitReapsZombies(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name, _ := runDetached(t, c, "--init", "busybox", "sleep", "1000")
+		// The exec's shell exits at once; its child usleep becomes PID 1's.
+		c.mustRun(t, "exec", name, "sh", "-c", "usleep 200000 & exit 0")
+		orphan := func() string {
+			for _, l := range strings.Split(c.mustRun(t, "exec", name, "ps", "-o", "stat,comm"), "\n") {
+				if f := strings.Fields(l); len(f) == 2 && f[1] == "usleep" {
+					return f[0]
+				}
+			}
+			return "gone"
+		}
+		var state string
+		waitFor(t, 20*time.Second, "the orphan to end", func() bool {
+			state = orphan()
+			return state == "gone" || strings.HasPrefix(state, "Z")
+		})
+		if state != "gone" {
+			t.Errorf("the orphan is left in state %s, want reaped", state)
+		}
+	})
+}
+
+// TestInitForwardsStop: stop's SIGTERM goes through docker-init to the
+// command, whose exit code becomes the container's.
+func TestInitForwardsStop(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name, _ := runDetached(t, c, "--init", "busybox", "sh", "-c", `trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done`)
+		waitFor(t, 20*time.Second, "the trap", func() bool {
+			out, _, _ := c.run(t, "logs", name)
+			return strings.Contains(out, "ready")
+		})
+		c.mustRun(t, "stop", "-t", "60", name)
+		if got := strings.TrimSpace(c.mustRun(t, "inspect", "-f", "{{.State.ExitCode}} {{.HostConfig.Init}}", name)); got != "7 true" {
+			t.Errorf("after stop: exit code and Init %q, want 7 true", got)
 		}
 	})
 }

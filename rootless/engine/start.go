@@ -186,6 +186,7 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		CapDrop:        hc.CapDrop,
 		Privileged:     hc.Privileged,
 		ReadonlyRootfs: hc.ReadonlyRootfs,
+		Init:           hc.Init != nil && *hc.Init,
 		Seccomp:        filter,
 		MaskedPaths:    hc.MaskedPaths,
 		ReadonlyPaths:  hc.ReadonlyPaths,

@@ -54,6 +54,8 @@ type process struct {
 	Caps       []string
 	NoNewPrivs bool
 	Seccomp    *seccomp.Program
+	// Init runs Args under docker-init, from the sealed copy on initFd.
+	Init bool
 }
 
 // execProcess becomes the user's command. It returns only on failure,
@@ -63,10 +65,16 @@ func execProcess(p process) error {
 	if err != nil {
 		return err
 	}
+	argv := p.Args
+	if p.Init {
+		// The command was looked up above, so a missing one fails the
+		// start as it would without --init; docker-init looks it up again.
+		name, argv = fmt.Sprintf("/proc/self/fd/%d", initFd), append([]string{InitPath, "--"}, p.Args...)
+	}
 	if err := installSeccomp(p.Seccomp); err != nil {
 		return err
 	}
-	if err := unix.Exec(name, p.Args, env); err != nil {
+	if err := unix.Exec(name, argv, env); err != nil {
 		return &os.PathError{Op: "exec", Path: name, Err: err}
 	}
 	return nil

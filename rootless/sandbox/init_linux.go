@@ -24,6 +24,10 @@ func runInit() error {
 	if err := readRequest(&spec); err != nil {
 		return err
 	}
+	if spec.Init {
+		// Only execve reads it; the init and the command must not hold it.
+		unix.CloseOnExec(initFd)
+	}
 	caps, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged)
 	if err != nil {
 		return err
@@ -58,7 +62,7 @@ func runInit() error {
 	if err := setRlimits(spec.Rlimits); err != nil {
 		return err
 	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
+	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp, Init: spec.Init})
 }
 
 // buildRoot mounts the container's root and everything in it, pivots into

@@ -58,6 +58,9 @@ type Spec struct {
 	CapAdd, CapDrop []string
 	Privileged      bool
 	ReadonlyRootfs  bool
+	// Init runs Args under docker-init, which forwards signals and reaps
+	// zombies (--init).
+	Init bool
 	// MaskedPaths and ReadonlyPaths replace Docker's defaults when not nil.
 	MaskedPaths, ReadonlyPaths []string
 	// Seccomp is the system call filter the command runs under; nil = none.
@@ -120,7 +123,15 @@ func Create(spec *Spec) (*Process, error) {
 	if spec.NetNS == "" {
 		flags |= unix.CLONE_NEWNET
 	}
-	p, err := startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin)
+	var extra []*os.File
+	if spec.Init {
+		self, err := sealedSelf()
+		if err != nil {
+			return nil, fmt.Errorf("%s%w", createPrefix, err)
+		}
+		extra = append(extra, self)
+	}
+	p, err := startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -289,9 +300,9 @@ var sealedSelf = sync.OnceValues(func() (*os.File, error) {
 })
 
 // startChild executes bin, this binary, as `warren <role>` with the
-// request on fd 3 and the sync socket on fd 4. pipes says whether to give
-// it stdio pipes (no tty).
-func startChild(bin, role string, cloneflags uintptr, request any, pipes, openStdin bool) (*Process, error) {
+// request on fd 3, the sync socket on fd 4 and extra from fd 5. pipes says
+// whether to give it stdio pipes (no tty).
+func startChild(bin, role string, cloneflags uintptr, request any, pipes, openStdin bool, extra ...*os.File) (*Process, error) {
 	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", role, err)
@@ -312,7 +323,7 @@ func startChild(bin, role string, cloneflags uintptr, request any, pipes, openSt
 		Path:        bin,
 		Args:        []string{"warren", role},
 		Env:         []string{},
-		ExtraFiles:  []*os.File{reqR, childSync},
+		ExtraFiles:  append([]*os.File{reqR, childSync}, extra...),
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: cloneflags, Setsid: true},
 	}
 	p := &Process{cmd: cmd, sync: parentSync}
