@@ -243,3 +243,106 @@ func TestInitForwardsStop(t *testing.T) {
 		}
 	})
 }
+
+// TestSysctl: net.* keys are set in the container's own network
+// namespace; keys of no namespace of its own are refused with runc's text.
+func TestSysctl(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "--sysctl", "net.ipv4.ping_group_range=0 0",
+			"--sysctl", "net.core.somaxconn=1000",
+			"busybox", "sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/net/ipv4/ping_group_range /proc/sys/net/core/somaxconn")
+		if got := strings.Join(strings.Fields(out), " "); got != "80 0 0 1000" {
+			t.Errorf("sysctls read back %q, want 80 0 0 1000", got)
+		}
+		name := container(t)
+		c.mustRun(t, "create", "--name", name, "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "busybox")
+		if got := strings.TrimSpace(c.mustRun(t, "inspect", "-f", "{{json .HostConfig.Sysctls}}", name)); got != `{"net.ipv4.ip_unprivileged_port_start":"80"}` {
+			t.Errorf("HostConfig.Sysctls = %s", got)
+		}
+		for _, tt := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--sysctl", "kernel.panic=1"}, `invalid argument "kernel.panic=1" for "--sysctl" flag: sysctl 'kernel.panic=1' is not allowed`},
+			{[]string{"--sysctl", "vm.max_map_count=262144"}, `invalid argument "vm.max_map_count=262144" for "--sysctl" flag: sysctl 'vm.max_map_count=262144' is not allowed`},
+			{[]string{"--sysctl", "net./../../kernel/panic=1"}, `sysctl "net./../../kernel/panic" is not in a separate kernel namespace`},
+			{[]string{"--network", "host", "--sysctl", "net.core.somaxconn=1"}, `sysctl "net.core.somaxconn" is not allowed in the hosts network namespace`},
+		} {
+			_, stderr, code := c.run(t, append(append([]string{"run", "--rm"}, tt.args...), "busybox", "true")...)
+			if code != 125 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("run %v: exit %d, stderr %q; want %q", tt.args, code, stderr, tt.want)
+			}
+		}
+	})
+}
+
+// TestGroupAdd: --group-add names (from the container's /etc/group) and
+// ids become supplementary groups.
+func TestGroupAdd(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--group-add", "nobody", "--group-add", "1234", "-u", "1000:1000", "busybox", "id", "-G")
+		if got := strings.Fields(out); strings.Join(got, " ") != "1000 1234 65534" {
+			t.Errorf("id -G = %q, want 1000 1234 65534", out)
+		}
+		_, stderr, code := c.run(t, "run", "--rm", "--group-add", "nosuchgroup", "busybox", "true")
+		if want := "Unable to find group nosuchgroup: no matching entries in group file"; code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("--group-add nosuchgroup: exit %d, stderr %q; want %q", code, stderr, want)
+		}
+	})
+}
+
+// TestOomScoreAdj: raising works; lowering below the engine's is refused
+// plainly; out-of-range values get Docker's text.
+func TestOomScoreAdj(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--oom-score-adj", "500", "busybox", "cat", "/proc/self/oom_score_adj")
+		if strings.TrimSpace(out) != "500" {
+			t.Errorf("oom_score_adj %q, want 500", out)
+		}
+		for _, tt := range []struct{ val, want string }{
+			{"-500", "oom_score_adj -500 is below the engine's"},
+			{"2000", "Invalid value 2000, range for oom score adj is [-1000, 1000]"},
+		} {
+			_, stderr, code := c.run(t, "run", "--rm", "--oom-score-adj", tt.val, "busybox", "true")
+			if code == 0 || !strings.Contains(stderr, tt.want) {
+				t.Errorf("--oom-score-adj %s: exit %d, stderr %q; want %q", tt.val, code, stderr, tt.want)
+			}
+		}
+	})
+}
+
+// TestNamespaceHostRefused: the engine's pid, ipc and uts namespaces are
+// not the host's, so "host" is refused rather than quietly not shared.
+func TestNamespaceHostRefused(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		for _, ns := range []string{"pid", "ipc", "uts"} {
+			_, stderr, code := c.run(t, "run", "--rm", "--"+ns, "host", "busybox", "true")
+			want := "--" + ns + "=host is not supported by warren"
+			if code != 125 || !strings.Contains(stderr, want) {
+				t.Errorf("--%s host: exit %d, stderr %q; want %q", ns, code, stderr, want)
+			}
+		}
+	})
+}
+
+// TestDevice: --device binds the host's node at the given path, read-only
+// without w; a missing node gets Docker's error.
+func TestDevice(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		out := c.mustRun(t, "run", "--rm", "--device", "/dev/net/tun", "--device", "/dev/net/tun:/dev/tun-ro:r", "busybox", "sh", "-c",
+			"stat -c '%F %t:%T' /dev/net/tun /dev/tun-ro; cat /dev/net/tun 2>&1; grep tun-ro /proc/mounts")
+		if strings.Count(out, "character special file a:c8") != 2 {
+			t.Errorf("devices in the container:\n%s\nwant two character nodes 10:200", out)
+		}
+		if !strings.Contains(out, "File descriptor in bad state") {
+			t.Errorf("/dev/net/tun could not be opened:\n%s", out)
+		}
+		if f := mountLine(out, "/dev/tun-ro"); f == nil || !hasOption(f[3], "ro") {
+			t.Errorf("/dev/tun-ro is not read-only: %q", f)
+		}
+		_, stderr, code := c.run(t, "run", "--rm", "--device", "/dev/nope", "busybox", "true")
+		if want := `error gathering device information while adding custom device "/dev/nope": no such file or directory`; code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("--device /dev/nope: exit %d, stderr %q; want %q", code, stderr, want)
+		}
+	})
+}

@@ -135,6 +135,14 @@ func TestCreateRequest(t *testing.T) {
 			"HostConfig.Ulimits": `[{"Hard":200,"Name":"nofile","Soft":100},{"Hard":-1,"Name":"core","Soft":-1}]`,
 			"HostConfig.ShmSize": "134217728",
 		}},
+		{"process options", []string{"--sysctl", "net.core.somaxconn=10", "--group-add", "audio", "--oom-score-adj", "100", "--pid", "host",
+			"--device", "/dev/fuse", "--device", "/dev/net/tun:/dev/tun:r", "busybox"}, map[string]string{
+			"HostConfig.Sysctls":     `{"net.core.somaxconn":"10"}`,
+			"HostConfig.GroupAdd":    `["audio"]`,
+			"HostConfig.OomScoreAdj": "100",
+			"HostConfig.PidMode":     `"host"`,
+			"HostConfig.Devices":     `[{"CgroupPermissions":"rwm","PathInContainer":"/dev/fuse","PathOnHost":"/dev/fuse"},{"CgroupPermissions":"r","PathInContainer":"/dev/tun","PathOnHost":"/dev/net/tun"}]`,
+		}},
 		{"flags after the image belong to the command", []string{"busybox", "ls", "-l", "--rm"}, map[string]string{
 			"Cmd": `["ls","-l","--rm"]`, "HostConfig.AutoRemove": "false",
 		}},
@@ -191,6 +199,11 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--ulimit", "nofile", "busybox"}, `invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile`},
 		{[]string{"--ulimit", "nofiles=1", "busybox"}, `invalid argument "nofiles=1" for "--ulimit" flag: invalid ulimit type: nofiles`},
 		{[]string{"--ulimit", "nofile=2:1", "busybox"}, `invalid argument "nofile=2:1" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 2 > 1`},
+		{[]string{"--sysctl", "kernel.panic=1", "busybox"}, `invalid argument "kernel.panic=1" for "--sysctl" flag: sysctl 'kernel.panic=1' is not allowed`},
+		{[]string{"--sysctl", "net.core.somaxconn", "busybox"}, `invalid argument "net.core.somaxconn" for "--sysctl" flag: sysctl 'net.core.somaxconn' is not allowed`},
+		{[]string{"--device", "/dev/a:/dev/b:rx", "busybox"}, `invalid argument "/dev/a:/dev/b:rx" for "--device" flag: invalid device mode: rx`},
+		{[]string{"--device", "dev/a", "busybox"}, `invalid argument "dev/a" for "--device" flag: bad format for path: dev/a`},
+		{[]string{"--device", "/a:/b:r:x", "busybox"}, `invalid argument "/a:/b:r:x" for "--device" flag: invalid device specification: /a:/b:r:x`},
 		{[]string{"--shm-size", "big", "busybox"}, `invalid argument "big" for "--shm-size" flag: invalid size: 'big'`},
 	}
 	for _, tt := range tests {

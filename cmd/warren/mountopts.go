@@ -131,3 +131,87 @@ func parseShmSize(v string) (int64, error) {
 	}
 	return n, nil
 }
+
+// parseSysctls is docker's --sysctl map, with its ValidateSysctl: KEY=VALUE
+// for the ipc namespace's kernel.* keys, fs.mqueue.* and net.*.
+func parseSysctls(vals []string) (map[string]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, v := range vals {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || !clientSysctl(k) {
+			return nil, flagError(v, "--sysctl", fmt.Errorf("sysctl '%s' is not allowed", v))
+		}
+		m[k] = val
+	}
+	return m, nil
+}
+
+func clientSysctl(key string) bool {
+	switch key {
+	case "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+		"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced":
+		return true
+	}
+	return strings.HasPrefix(key, "net.") || strings.HasPrefix(key, "fs.mqueue.")
+}
+
+// parseDevices is docker's --device HOST[:CONTAINER][:PERMISSIONS]
+// (cli/command/container/opts.go parseDevice and validateDevice).
+func parseDevices(vals []string) ([]container.DeviceMapping, error) {
+	var out []container.DeviceMapping
+	for _, v := range vals {
+		d, err := parseDevice(v)
+		if err != nil {
+			return nil, flagError(v, "--device", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func parseDevice(v string) (container.DeviceMapping, error) {
+	src, dst, perms := "", "", "rwm"
+	arr := strings.Split(v, ":")
+	switch len(arr) {
+	case 3:
+		if !validDeviceMode(arr[2]) {
+			return container.DeviceMapping{}, fmt.Errorf("invalid device mode: %s", arr[2])
+		}
+		src, dst, perms = arr[0], arr[1], arr[2]
+	case 2:
+		if validDeviceMode(arr[1]) {
+			src, perms = arr[0], arr[1]
+		} else {
+			src, dst = arr[0], arr[1]
+		}
+	case 1:
+		src = arr[0]
+	default:
+		return container.DeviceMapping{}, fmt.Errorf("invalid device specification: %s", v)
+	}
+	if dst == "" {
+		dst = src
+	}
+	if !filepath.IsAbs(src) || !filepath.IsAbs(dst) {
+		return container.DeviceMapping{}, fmt.Errorf("bad format for path: %s", v)
+	}
+	return container.DeviceMapping{PathOnHost: src, PathInContainer: dst, CgroupPermissions: perms}, nil
+}
+
+// validDeviceMode is docker's: r, w and m, each at most once.
+func validDeviceMode(mode string) bool {
+	if mode == "" {
+		return false
+	}
+	seen := map[rune]bool{}
+	for _, c := range mode {
+		if !strings.ContainsRune("rwm", c) || seen[c] {
+			return false
+		}
+		seen[c] = true
+	}
+	return true
+}

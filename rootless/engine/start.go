@@ -158,6 +158,10 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 	if err := createBindSources(hc); err != nil {
 		return nil, err
 	}
+	devs, err := devices(hc)
+	if err != nil {
+		return nil, err
+	}
 	filter, err := seccompFor(hc)
 	if err != nil {
 		return nil, err
@@ -178,6 +182,10 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		Mounts:         mounts,
 		ShmSize:        hc.ShmSize,
 		Rlimits:        rlimits(hc),
+		Sysctls:        hc.Sysctls,
+		GroupAdd:       hc.GroupAdd,
+		OomScoreAdj:    hc.OomScoreAdj,
+		Devices:        devs,
 		HostsPath:      target.hosts,
 		HostnamePath:   target.hostname,
 		ResolvConfPath: target.resolv,

@@ -56,6 +56,9 @@ func validateRequest(cfg *container.Config, hc *container.HostConfig) error {
 	if _, err := userMounts(hc); err != nil {
 		return err
 	}
+	if err := checkProcessOptions(hc); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
 	if hc.ShmSize < 0 {
 		return errdefs.ErrInvalidArgument.WithMessage("SHM size can not be less than 0")
 	}
@@ -376,4 +379,67 @@ func validMountMode(mode string) bool {
 		}
 	}
 	return true
+}
+
+// checkProcessOptions refuses, at create, the options a start could only
+// fail on or silently drop: sysctls outside the container's namespaces
+// (runc's texts), an out-of-range oom_score_adj, and namespace modes warren
+// does not have.
+func checkProcessOptions(hc *container.HostConfig) error {
+	for _, key := range slices.Sorted(maps.Keys(hc.Sysctls)) {
+		if err := sandbox.CheckSysctl(key, hc.NetworkMode.IsHost()); err != nil {
+			return err
+		}
+	}
+	if err := sandbox.CheckOomScoreAdj(hc.OomScoreAdj); err != nil {
+		return err
+	}
+	if _, err := devices(hc); err != nil {
+		return err
+	}
+	for _, ns := range []struct {
+		flag string
+		host bool
+		mode string
+	}{
+		{"pid", hc.PidMode.IsHost(), string(hc.PidMode)},
+		{"ipc", hc.IpcMode.IsHost(), string(hc.IpcMode)},
+		{"uts", hc.UTSMode.IsHost(), string(hc.UTSMode)},
+	} {
+		switch {
+		case ns.host:
+			return fmt.Errorf("--%s=host is not supported by warren: the engine runs in its own %s namespace, which is not the host's", ns.flag, ns.flag)
+		case ns.mode != "" && !(ns.flag == "ipc" && (ns.mode == "private" || ns.mode == "shareable")):
+			return fmt.Errorf("--%s=%s is not supported by warren", ns.flag, ns.mode)
+		}
+	}
+	return nil
+}
+
+// devices are hc's --device nodes, checked as Docker's daemon does when it
+// gathers them (a missing node, or a file that is not one, is refused).
+func devices(hc *container.HostConfig) ([]sandbox.Device, error) {
+	var out []sandbox.Device
+	for _, d := range hc.Devices {
+		fi, err := os.Stat(d.PathOnHost)
+		if err != nil {
+			var perr *os.PathError
+			if errors.As(err, &perr) {
+				err = perr.Err
+			}
+			return nil, fmt.Errorf("error gathering device information while adding custom device %q: %w", d.PathOnHost, err)
+		}
+		if fi.Mode()&os.ModeDevice == 0 {
+			return nil, fmt.Errorf("error gathering device information while adding custom device %q: not a device node", d.PathOnHost)
+		}
+		dst := d.PathInContainer
+		if dst == "" {
+			dst = d.PathOnHost
+		}
+		if err := checkTarget(dst); err != nil {
+			return nil, err
+		}
+		out = append(out, sandbox.Device{Source: d.PathOnHost, Destination: path.Clean(dst), ReadOnly: d.CgroupPermissions != "" && !strings.Contains(d.CgroupPermissions, "w")})
+	}
+	return out, nil
 }

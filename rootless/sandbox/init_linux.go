@@ -3,9 +3,12 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -62,7 +65,11 @@ func runInit() error {
 	if err := setRlimits(spec.Rlimits); err != nil {
 		return err
 	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp, Init: spec.Init})
+	if err := setOomScoreAdj(spec.OomScoreAdj); err != nil {
+		return err
+	}
+	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true,
+		Seccomp: spec.Seccomp, Init: spec.Init, GroupAdd: spec.GroupAdd})
 }
 
 // buildRoot mounts the container's root and everything in it, pivots into
@@ -80,6 +87,9 @@ func buildRoot(spec *Spec) (*os.File, error) {
 	if err := mountProc(root); err != nil {
 		return nil, err
 	}
+	if err := writeSysctls(root, spec.Sysctls); err != nil {
+		return nil, err
+	}
 	if err := mountDev(root, spec.ShmSize); err != nil {
 		return nil, err
 	}
@@ -94,6 +104,9 @@ func buildRoot(spec *Spec) (*os.File, error) {
 		return nil, err
 	}
 	if err := bindUserMounts(root, spec.Mounts); err != nil {
+		return nil, err
+	}
+	if err := bindDevices(root, spec.Devices); err != nil {
 		return nil, err
 	}
 	var master *os.File
@@ -514,6 +527,69 @@ func setRlimits(limits []Rlimit) error {
 			return fmt.Errorf("error setting rlimit %s: hard limit %d is above the engine user's hard limit %d", r.Name, r.Hard, cur.Max)
 		}
 		return fmt.Errorf("error setting rlimit %s: %w", r.Name, err)
+	}
+	return nil
+}
+
+// bindDevices binds --device nodes: a user namespace cannot mknod, and a
+// bind keeps the host's permissions on the node, which the engine's user
+// could open anyway.
+func bindDevices(root string, devices []Device) error {
+	for _, d := range devices {
+		dst, err := securePath(root, d.Destination)
+		if err != nil {
+			return err
+		}
+		if err := bindFile(d.Source, dst); err != nil {
+			return fmt.Errorf("error gathering device information while adding custom device %q: %w", d.Source, err)
+		}
+		if d.ReadOnly {
+			if err := remountReadonly(dst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeSysctls sets --sysctl values through the container's new /proc,
+// which shows this thread's network, ipc and uts namespaces.
+func writeSysctls(root string, sysctls map[string]string) error {
+	for _, key := range slices.Sorted(maps.Keys(sysctls)) {
+		if err := CheckSysctl(key, false); err != nil {
+			return err
+		}
+		p := filepath.Join(root, "proc", "sys", strings.ReplaceAll(key, ".", "/"))
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			_, err = f.WriteString(sysctls[key])
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("sysctl %q is not in a separate kernel namespace", key)
+		case err != nil:
+			return fmt.Errorf("write sysctl key %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// setOomScoreAdj applies --oom-score-adj; the kernel lets anyone raise
+// it and only the host's root lower it.
+func setOomScoreAdj(v int) error {
+	if v == 0 {
+		return nil
+	}
+	cur, _ := os.ReadFile("/proc/self/oom_score_adj")
+	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(v)), 0)
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("oom_score_adj %d is below the engine's %s: only raising it is allowed without root on the host", v, strings.TrimSpace(string(cur)))
+	}
+	if err != nil {
+		return fmt.Errorf("set oom_score_adj: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -101,4 +102,41 @@ func TmpfsOptions(opts string) (flags uintptr, data string, err error) {
 		kept = append(kept, o)
 	}
 	return flags, strings.Join(kept, ","), nil
+}
+
+// ipcSysctls are the kernel.* keys of the ipc namespace (runc's list).
+var ipcSysctls = map[string]bool{
+	"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true, "kernel.sem": true,
+	"kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true, "kernel.shm_rmid_forced": true,
+}
+
+// CheckSysctl is runc's check that a --sysctl key belongs to one of the
+// container's own namespaces (libcontainer/configs/validate), with its
+// texts; hostNet is --network host.
+func CheckSysctl(key string, hostNet bool) error {
+	if strings.Contains(key, "/") || slices.Contains(strings.Split(key, "."), "") {
+		return fmt.Errorf("sysctl %q is not in a separate kernel namespace", key)
+	}
+	switch {
+	case ipcSysctls[key], strings.HasPrefix(key, "fs.mqueue."):
+		return nil
+	case strings.HasPrefix(key, "net."):
+		if hostNet {
+			return fmt.Errorf("sysctl %q is not allowed in the hosts network namespace", key)
+		}
+		return nil
+	case key == "kernel.domainname":
+		return nil
+	case key == "kernel.hostname":
+		return fmt.Errorf("sysctl %q is not allowed as it conflicts with the OCI %q field", key, "hostname")
+	}
+	return fmt.Errorf("sysctl %q is not in a separate kernel namespace", key)
+}
+
+// CheckOomScoreAdj is Docker's range check.
+func CheckOomScoreAdj(v int) error {
+	if v < -1000 || v > 1000 {
+		return fmt.Errorf("Invalid value %d, range for oom score adj is [-1000, 1000]", v)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -69,6 +70,51 @@ func TestCheckRlimit(t *testing.T) {
 		err := CheckRlimit(tt.r)
 		if (err == nil) != (tt.want == "") || err != nil && err.Error() != tt.want {
 			t.Errorf("CheckRlimit(%+v) = %v, want %q", tt.r, err, tt.want)
+		}
+	}
+}
+
+func TestCheckSysctl(t *testing.T) {
+	for _, tt := range []struct {
+		key     string
+		hostNet bool
+		want    string
+	}{
+		{"net.ipv4.ip_unprivileged_port_start", false, ""},
+		{"net.core.somaxconn", true, `sysctl "net.core.somaxconn" is not allowed in the hosts network namespace`},
+		{"kernel.shmmax", false, ""},
+		{"fs.mqueue.msg_max", true, ""},
+		{"kernel.domainname", false, ""},
+		{"kernel.hostname", false, `sysctl "kernel.hostname" is not allowed as it conflicts with the OCI "hostname" field`},
+		{"vm.swappiness", false, `sysctl "vm.swappiness" is not in a separate kernel namespace`},
+		{"net./../kernel", false, `sysctl "net./../kernel" is not in a separate kernel namespace`},
+		{"net..core", false, `sysctl "net..core" is not in a separate kernel namespace`},
+	} {
+		err := CheckSysctl(tt.key, tt.hostNet)
+		if (err == nil) != (tt.want == "") || err != nil && err.Error() != tt.want {
+			t.Errorf("CheckSysctl(%q, %v) = %v, want %q", tt.key, tt.hostNet, err, tt.want)
+		}
+	}
+}
+
+func TestAdditionalGroups(t *testing.T) {
+	const group = "root:x:0:\nwheel:x:10:root\n100:x:200:\n"
+	for _, tt := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"wheel", "42"}, "[10 42]"},
+		{[]string{"100"}, "[200]"}, // a name first, as runc looks it up
+		{[]string{"nope"}, "Unable to find group nope: no matching entries in group file"},
+		{[]string{"-1"}, "gid -1 out of range"},
+	} {
+		got, err := additionalGroups(tt.names, strings.NewReader(group))
+		s := fmt.Sprint(got)
+		if err != nil {
+			s = err.Error()
+		}
+		if s != tt.want {
+			t.Errorf("additionalGroups(%v) = %s, want %s", tt.names, s, tt.want)
 		}
 	}
 }

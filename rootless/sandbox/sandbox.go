@@ -30,6 +30,13 @@ type Mount struct {
 	Options string
 }
 
+// Device is one --device: the host's node bound at Destination, read-only
+// unless its permissions allow writing.
+type Device struct {
+	Source, Destination string
+	ReadOnly            bool
+}
+
 // Spec describes a container's first process.
 type Spec struct {
 	ID       string
@@ -50,6 +57,16 @@ type Spec struct {
 	ShmSize int64
 	// Rlimits are set before the command runs (--ulimit).
 	Rlimits []Rlimit
+	// Sysctls are written in the container's namespaces (--sysctl; keys
+	// checked by CheckSysctl).
+	Sysctls map[string]string
+	// GroupAdd are supplementary groups, names or ids (--group-add).
+	GroupAdd []string
+	// Devices are host device nodes bound into the container (--device).
+	Devices []Device
+	// OomScoreAdj, when not 0, is the command's oom_score_adj; only
+	// raising it is allowed without privileges over the host.
+	OomScoreAdj int
 	// Files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf.
 	HostsPath, HostnamePath, ResolvConfPath string
 	// NetNS: "" = a new network namespace (loopback up), "host" = the
