@@ -346,3 +346,28 @@ func TestDevice(t *testing.T) {
 		}
 	})
 }
+
+// TestNamespaceJoin: --pid and --ipc container:NAME join the running
+// container's namespaces; ipc needs a shareable donor, as in Docker.
+func TestNamespaceJoin(t *testing.T) {
+	bothCLIs(t, func(t *testing.T, c cli) {
+		donor, _ := runDetached(t, c, "--ipc", "shareable", "busybox", "sleep", "1000")
+		want := strings.TrimSpace(c.mustRun(t, "exec", donor, "sh", "-c", "readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid"))
+		out := c.mustRun(t, "run", "--rm", "--pid", "container:"+donor, "--ipc", "container:"+donor, "busybox", "sh", "-c",
+			"readlink /proc/self/ns/ipc; readlink /proc/self/ns/pid; ps -o pid,args")
+		if !strings.HasPrefix(out, want+"\n") || !strings.Contains(out, "sleep 1000") {
+			t.Errorf("joined container sees:\n%s\nwant the donor's namespaces %q and its sleep", out, want)
+		}
+		private, _ := runDetached(t, c, "busybox", "sleep", "1000")
+		_, stderr, code := c.run(t, "run", "--rm", "--ipc", "container:"+private, "busybox", "true")
+		if code == 0 || !strings.Contains(stderr, "non-shareable IPC (hint: use IpcMode:shareable for the donor container)") {
+			t.Errorf("--ipc of a private donor: exit %d, stderr %q", code, stderr)
+		}
+		stopped := container(t)
+		c.mustRun(t, "create", "--name", stopped, "busybox")
+		_, stderr, code = c.run(t, "run", "--rm", "--pid", "container:"+stopped, "busybox", "true")
+		if code == 0 || !strings.Contains(stderr, "container "+stopped+" is not running") {
+			t.Errorf("--pid of a stopped container: exit %d, stderr %q", code, stderr)
+		}
+	})
+}

@@ -341,6 +341,13 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 	if err != nil {
 		return nil, err
 	}
+	// docker's client checks these two; --ipc is left to the daemon.
+	if !container.PidMode(f.pid).Valid() {
+		return nil, errors.New("--pid: invalid PID mode")
+	}
+	if !container.UTSMode(f.uts).Valid() {
+		return nil, errors.New("--uts: invalid UTS mode")
+	}
 	swappiness := int64(-1)
 	hc := &container.HostConfig{
 		Binds:           binds,

@@ -204,6 +204,8 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--device", "/dev/a:/dev/b:rx", "busybox"}, `invalid argument "/dev/a:/dev/b:rx" for "--device" flag: invalid device mode: rx`},
 		{[]string{"--device", "dev/a", "busybox"}, `invalid argument "dev/a" for "--device" flag: bad format for path: dev/a`},
 		{[]string{"--device", "/a:/b:r:x", "busybox"}, `invalid argument "/a:/b:r:x" for "--device" flag: invalid device specification: /a:/b:r:x`},
+		{[]string{"--pid", "bogus", "busybox"}, "--pid: invalid PID mode"},
+		{[]string{"--uts", "container:x", "busybox"}, "--uts: invalid UTS mode"},
 		{[]string{"--shm-size", "big", "busybox"}, `invalid argument "big" for "--shm-size" flag: invalid size: 'big'`},
 	}
 	for _, tt := range tests {

@@ -409,8 +409,10 @@ func checkProcessOptions(hc *container.HostConfig) error {
 		switch {
 		case ns.host:
 			return fmt.Errorf("--%s=host is not supported by warren: the engine runs in its own %s namespace, which is not the host's", ns.flag, ns.flag)
-		case ns.mode != "" && !(ns.flag == "ipc" && (ns.mode == "private" || ns.mode == "shareable")):
-			return fmt.Errorf("--%s=%s is not supported by warren", ns.flag, ns.mode)
+		case ns.mode == "", ns.flag != "uts" && strings.HasPrefix(ns.mode, "container:") && len(ns.mode) > len("container:"),
+			ns.flag == "ipc" && (ns.mode == "private" || ns.mode == "shareable"):
+		default:
+			return fmt.Errorf("invalid %s mode: %s", strings.ToUpper(ns.flag), ns.mode)
 		}
 	}
 	return nil

@@ -41,6 +41,11 @@ func runInit() error {
 			return fmt.Errorf("join network namespace: %w", err)
 		}
 	}
+	if spec.IpcNS != "" {
+		if err := setnsPath(spec.IpcNS); err != nil {
+			return fmt.Errorf("join ipc namespace: %w", err)
+		}
+	}
 	master, err := buildRoot(&spec)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -71,7 +72,10 @@ type Spec struct {
 	HostsPath, HostnamePath, ResolvConfPath string
 	// NetNS: "" = a new network namespace (loopback up), "host" = the
 	// engine's, or a path such as /proc/PID/ns/net to join.
-	NetNS           string
+	NetNS string
+	// PidNS and IpcNS are namespace files to join (--pid and --ipc
+	// container:X); "" = the container's own.
+	PidNS, IpcNS    string
 	CapAdd, CapDrop []string
 	Privileged      bool
 	ReadonlyRootfs  bool
@@ -136,9 +140,15 @@ func Create(spec *Spec) (*Process, error) {
 	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
 		return nil, err
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS)
 	if spec.NetNS == "" {
 		flags |= unix.CLONE_NEWNET
+	}
+	if spec.PidNS == "" {
+		flags |= unix.CLONE_NEWPID
+	}
+	if spec.IpcNS == "" {
+		flags |= unix.CLONE_NEWIPC
 	}
 	var extra []*os.File
 	if spec.Init {
@@ -148,7 +158,16 @@ func Create(spec *Spec) (*Process, error) {
 		}
 		extra = append(extra, self)
 	}
-	p, err := startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin, extra...)
+	start := func() (*Process, error) {
+		return startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin, extra...)
+	}
+	var p *Process
+	var err error
+	if spec.PidNS != "" {
+		p, err = inPidNS(spec.PidNS, start)
+	} else {
+		p, err = start()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -265,6 +284,29 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 		err = childError(execPrefix, m, err, p)
 		return nil, fmt.Errorf("%w: unknown", err)
 	}
+}
+
+// inPidNS runs start on a thread moved into the pid namespace at path:
+// the init must be born there, as a process cannot enter one itself. The
+// thread is never unlocked, so it ends with the goroutine instead of
+// returning to the pool with the wrong namespace for its children.
+func inPidNS(path string, start func() (*Process, error)) (*Process, error) {
+	type result struct {
+		p   *Process
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := setnsPath(path); err != nil {
+			done <- result{err: fmt.Errorf("%sjoin pid namespace: %w", createPrefix, err)}
+			return
+		}
+		p, err := start()
+		done <- result{p, err}
+	}()
+	r := <-done
+	return r.p, r.err
 }
 
 func setnsPath(path string) error {
