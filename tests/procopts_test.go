@@ -165,6 +165,10 @@ func TestUlimit(t *testing.T) {
 		if got := strings.Fields(out); strings.Join(got, " ") != "100 200 0" {
 			t.Errorf("limits %q, want 100 200 0", out)
 		}
+		name, _ := runDetached(t, c, "--ulimit", "nofile=100:200", "busybox", "sleep", "1000")
+		if out := c.mustRun(t, "exec", name, "sh", "-c", "ulimit -n; ulimit -Hn"); strings.Join(strings.Fields(out), " ") != "100 200" {
+			t.Errorf("exec limits %q, want the container's 100 200", out)
+		}
 		above := fmt.Sprintf("nofile=%d", own.Max+1)
 		_, stderr, code := c.run(t, "run", "--rm", "--ulimit", above, "busybox", "true")
 		if code == 0 || !strings.Contains(stderr, "error setting rlimit nofile: hard limit") {
@@ -283,6 +287,10 @@ func TestGroupAdd(t *testing.T) {
 		out := c.mustRun(t, "run", "--rm", "--group-add", "nobody", "--group-add", "1234", "-u", "1000:1000", "busybox", "id", "-G")
 		if got := strings.Fields(out); strings.Join(got, " ") != "1000 1234 65534" {
 			t.Errorf("id -G = %q, want 1000 1234 65534", out)
+		}
+		name, _ := runDetached(t, c, "--group-add", "nobody", "-u", "1000:1000", "busybox", "sleep", "1000")
+		if out := c.mustRun(t, "exec", name, "id", "-G"); strings.Join(strings.Fields(out), " ") != "1000 65534" {
+			t.Errorf("exec id -G = %q, want the container's groups 1000 65534", out)
 		}
 		_, stderr, code := c.run(t, "run", "--rm", "--group-add", "nosuchgroup", "busybox", "true")
 		if want := "Unable to find group nosuchgroup: no matching entries in group file"; code == 0 || !strings.Contains(stderr, want) {

@@ -100,6 +100,10 @@ type ExecSpec struct {
 	CapAdd, CapDrop []string
 	// Seccomp is the container's filter, which exec'd processes share.
 	Seccomp *seccomp.Program
+	// GroupAdd and Rlimits are the container's, as runc gives them to
+	// exec'd processes too.
+	GroupAdd []string
+	Rlimits  []Rlimit
 }
 
 // Process is a container's init or exec process. With Tty, Console is the
