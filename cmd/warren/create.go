@@ -34,7 +34,10 @@ type createFlags struct {
 
 	env, envFiles, volumes, publish, expose, links, addHosts   []string
 	dns, dnsSearch, dnsOptions, labels, capAdd, capDrop, tmpfs []string
-	attach, mounts, securityOpts                               []string
+	attach, mounts, securityOpts, ulimits                      []string
+	sysctls, groupAdd, devices                                 []string
+	shmSize, pid, ipc, uts                                     string
+	oomScoreAdj                                                int
 
 	limits limitFlags
 
@@ -57,15 +60,20 @@ func containerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "entrypoint", Usage: "Overwrite the default ENTRYPOINT of the image"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "Set environment variables"},
 		&cli.StringSliceFlag{Name: "env-file", Usage: "Read in a file of environment variables"},
+		&cli.StringSliceFlag{Name: "device", Usage: "Add a host device to the container"},
 		&cli.StringSliceFlag{Name: "expose", Usage: "Expose a port or a range of ports"},
+		&cli.StringSliceFlag{Name: "group-add", Usage: "Add additional groups to join"},
 		&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "Container host name"},
 		&cli.BoolFlag{Name: "init", Usage: "Run an init inside the container that forwards signals and reaps processes"},
 		&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "Keep STDIN open even if not attached"},
+		&cli.StringFlag{Name: "ipc", Usage: "IPC mode to use"},
 		&cli.StringSliceFlag{Name: "label", Aliases: []string{"l"}, Usage: "Set meta data on a container"},
 		&cli.StringSliceFlag{Name: "link", Usage: "Add link to another container"},
-		&cli.StringSliceFlag{Name: "mount", Usage: "Attach a filesystem mount to the container (not supported: use -v)"},
+		&cli.StringSliceFlag{Name: "mount", Usage: "Attach a filesystem mount to the container (bind or tmpfs)"},
 		&cli.StringFlag{Name: "name", Usage: "Assign a name to the container"},
 		&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Value: "default", Usage: "Connect a container to a network"},
+		&cli.IntFlag{Name: "oom-score-adj", Usage: "Tune host's OOM preferences (-1000 to 1000)"},
+		&cli.StringFlag{Name: "pid", Usage: "PID namespace to use"},
 		&cli.StringFlag{Name: "platform", Usage: "Set platform if server is multi-platform capable"},
 		&cli.BoolFlag{Name: "privileged", Usage: "Give extended privileges to this container"},
 		&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "Publish a container's port(s) to the host"},
@@ -76,10 +84,14 @@ func containerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "restart", Value: "no", Usage: "Restart policy to apply when a container exits"},
 		&cli.BoolFlag{Name: "rm", Usage: "Automatically remove the container and its associated anonymous volumes when it exits"},
 		&cli.StringSliceFlag{Name: "security-opt", Usage: "Security Options"},
+		&cli.StringFlag{Name: "shm-size", Usage: "Size of /dev/shm"},
 		&cli.StringFlag{Name: "stop-signal", Usage: "Signal to stop the container"},
 		&cli.IntFlag{Name: "stop-timeout", Usage: "Timeout (in seconds) to stop a container"},
 		&cli.StringSliceFlag{Name: "tmpfs", Usage: "Mount a tmpfs directory"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "Allocate a pseudo-TTY"},
+		&cli.StringSliceFlag{Name: "sysctl", Usage: "Sysctl options"},
+		&cli.StringSliceFlag{Name: "ulimit", Usage: "Ulimit options"},
+		&cli.StringFlag{Name: "uts", Usage: "UTS namespace to use"},
 		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "Username or UID (format: <name|uid>[:<group|gid>])"},
 		&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "Bind mount a volume"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "Working directory inside the container"},
@@ -100,6 +112,9 @@ func readCreateFlags(c *cli.Context) createFlags {
 		dnsOptions: c.StringSlice("dns-option"), labels: c.StringSlice("label"), capAdd: c.StringSlice("cap-add"),
 		capDrop: c.StringSlice("cap-drop"), tmpfs: c.StringSlice("tmpfs"), attach: c.StringSlice("attach"),
 		mounts: c.StringSlice("mount"), securityOpts: c.StringSlice("security-opt"),
+		ulimits: c.StringSlice("ulimit"), shmSize: c.String("shm-size"),
+		sysctls: c.StringSlice("sysctl"), groupAdd: c.StringSlice("group-add"), devices: c.StringSlice("device"),
+		pid: c.String("pid"), ipc: c.String("ipc"), uts: c.String("uts"), oomScoreAdj: c.Int("oom-score-adj"),
 		image: c.Args().First(), cmd: c.Args().Tail(), limits: readLimitFlags(c),
 	}
 	if c.IsSet("init") {
@@ -148,9 +163,6 @@ func terminalSize(w io.Writer) [2]uint {
 // (docker-behavior 5.3). forRun applies run's attach rules.
 func buildCreate(f createFlags, forRun bool, lookup func(string) (string, bool)) (client.ContainerCreateOptions, error) {
 	var none client.ContainerCreateOptions
-	if len(f.mounts) > 0 {
-		return none, errors.New("--mount is not supported by warren; use -v SOURCE:TARGET[:ro] instead")
-	}
 	switch f.pull {
 	case "always", "missing", "never":
 	default:
@@ -309,6 +321,33 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		return nil, err
 	}
 	securityOpts, maskedPaths, readonlyPaths := parseSystemPaths(securityOpts)
+	mounts, err := parseMountFlags(f.mounts)
+	if err != nil {
+		return nil, err
+	}
+	ulimits, err := parseUlimits(f.ulimits)
+	if err != nil {
+		return nil, err
+	}
+	shmSize, err := parseShmSize(f.shmSize)
+	if err != nil {
+		return nil, err
+	}
+	devices, err := parseDevices(f.devices)
+	if err != nil {
+		return nil, err
+	}
+	sysctls, err := parseSysctls(f.sysctls)
+	if err != nil {
+		return nil, err
+	}
+	// docker's client checks these two; --ipc is left to the daemon.
+	if !container.PidMode(f.pid).Valid() {
+		return nil, errors.New("--pid: invalid PID mode")
+	}
+	if !container.UTSMode(f.uts).Valid() {
+		return nil, errors.New("--uts: invalid UTS mode")
+	}
 	swappiness := int64(-1)
 	hc := &container.HostConfig{
 		Binds:           binds,
@@ -329,12 +368,22 @@ func buildHostConfig(f createFlags, config *container.Config) (*container.HostCo
 		PublishAllPorts: f.publishAll,
 		ReadonlyRootfs:  f.readOnly,
 		Tmpfs:           parseTmpfs(f.tmpfs),
+		Mounts:          mounts,
+		ShmSize:         shmSize,
 		Init:            f.init,
 		SecurityOpt:     securityOpts,
 		MaskedPaths:     maskedPaths,
 		ReadonlyPaths:   readonlyPaths,
 	}
 	hc.MemorySwappiness = &swappiness
+	hc.Ulimits = ulimits
+	hc.Devices = devices
+	hc.GroupAdd = f.groupAdd
+	hc.OomScoreAdj = f.oomScoreAdj
+	hc.PidMode = container.PidMode(f.pid)
+	hc.IpcMode = container.IpcMode(f.ipc)
+	hc.UTSMode = container.UTSMode(f.uts)
+	hc.Sysctls = sysctls
 	if err := applyLimits(f.limits, hc); err != nil {
 		return nil, err
 	}

@@ -128,6 +128,21 @@ func TestCreateRequest(t *testing.T) {
 		{"volumes", []string{"-v", "/src:/dst:ro", "-v", "/anon", "busybox"}, map[string]string{
 			"HostConfig.Binds": `["/src:/dst:ro"]`, "Volumes": `{"/anon":{}}`,
 		}},
+		{"mounts and limits", []string{"--tmpfs", "/run:size=1m", "--mount", "type=tmpfs,dst=/t,tmpfs-size=2m,tmpfs-mode=1770,ro",
+			"--mount", "type=bind,src=/s,target=/b,bind-propagation=rslave", "--ulimit", "nofile=100:200", "--ulimit", "core=-1", "--shm-size", "128m", "busybox"}, map[string]string{
+			"HostConfig.Tmpfs":   `{"/run":"size=1m"}`,
+			"HostConfig.Mounts":  `[{"ReadOnly":true,"Target":"/t","TmpfsOptions":{"Mode":1016,"SizeBytes":2097152},"Type":"tmpfs"},{"BindOptions":{"Propagation":"rslave"},"Source":"/s","Target":"/b","Type":"bind"}]`,
+			"HostConfig.Ulimits": `[{"Hard":200,"Name":"nofile","Soft":100},{"Hard":-1,"Name":"core","Soft":-1}]`,
+			"HostConfig.ShmSize": "134217728",
+		}},
+		{"process options", []string{"--sysctl", "net.core.somaxconn=10", "--group-add", "audio", "--oom-score-adj", "100", "--pid", "host",
+			"--device", "/dev/fuse", "--device", "/dev/net/tun:/dev/tun:r", "busybox"}, map[string]string{
+			"HostConfig.Sysctls":     `{"net.core.somaxconn":"10"}`,
+			"HostConfig.GroupAdd":    `["audio"]`,
+			"HostConfig.OomScoreAdj": "100",
+			"HostConfig.PidMode":     `"host"`,
+			"HostConfig.Devices":     `[{"CgroupPermissions":"rwm","PathInContainer":"/dev/fuse","PathOnHost":"/dev/fuse"},{"CgroupPermissions":"r","PathInContainer":"/dev/tun","PathOnHost":"/dev/net/tun"}]`,
+		}},
 		{"flags after the image belong to the command", []string{"busybox", "ls", "-l", "--rm"}, map[string]string{
 			"Cmd": `["ls","-l","--rm"]`, "HostConfig.AutoRemove": "false",
 		}},
@@ -174,7 +189,24 @@ func TestCreateFlagErrors(t *testing.T) {
 		{[]string{"--link", "a:b:c", "busybox"}, `invalid argument "a:b:c" for "--link" flag: bad format for links: a:b:c`},
 		{[]string{"-e", "=x", "busybox"}, `invalid argument "=x" for "-e, --env" flag: invalid environment variable: =x`},
 		{[]string{"--pull", "sometimes", "busybox"}, `invalid pull option: 'sometimes': must be one of "always", "missing" or "never"`},
-		{[]string{"--mount", "type=bind,src=/a,dst=/b", "busybox"}, "--mount is not supported by warren; use -v SOURCE:TARGET[:ro] instead"},
+		{[]string{"--mount", "src=/a,dst=/b", "busybox"}, `invalid argument "src=/a,dst=/b" for "--mount" flag: type is required`},
+		{[]string{"--mount", "type=tmpfs", "busybox"}, `invalid argument "type=tmpfs" for "--mount" flag: target is required`},
+		{[]string{"--mount", "type=tmpfs,dst=/t,tmpfs-size=lots", "busybox"}, `invalid argument "type=tmpfs,dst=/t,tmpfs-size=lots" for "--mount" flag: invalid value for tmpfs-size: lots`},
+		{[]string{"--mount", "type=tmpfs,dst=/t,tmpfs-mode=9", "busybox"}, `invalid argument "type=tmpfs,dst=/t,tmpfs-mode=9" for "--mount" flag: invalid value for tmpfs-mode: 9`},
+		{[]string{"--mount", "type=bind,dst=/t,tmpfs-mode=700", "busybox"}, `invalid argument "type=bind,dst=/t,tmpfs-mode=700" for "--mount" flag: cannot mix 'tmpfs-*' options with mount type 'bind'`},
+		{[]string{"--mount", "type=tmpfs,dst=/t,colour=red", "busybox"}, `invalid argument "type=tmpfs,dst=/t,colour=red" for "--mount" flag: unexpected key 'colour' in 'colour=red'`},
+		{[]string{"--mount", "type=tmpfs,dst=/t,bogus", "busybox"}, `invalid argument "type=tmpfs,dst=/t,bogus" for "--mount" flag: invalid field 'bogus' must be a key=value pair`},
+		{[]string{"--ulimit", "nofile", "busybox"}, `invalid argument "nofile" for "--ulimit" flag: invalid ulimit argument: nofile`},
+		{[]string{"--ulimit", "nofiles=1", "busybox"}, `invalid argument "nofiles=1" for "--ulimit" flag: invalid ulimit type: nofiles`},
+		{[]string{"--ulimit", "nofile=2:1", "busybox"}, `invalid argument "nofile=2:1" for "--ulimit" flag: ulimit soft limit must be less than or equal to hard limit: 2 > 1`},
+		{[]string{"--sysctl", "kernel.panic=1", "busybox"}, `invalid argument "kernel.panic=1" for "--sysctl" flag: sysctl 'kernel.panic=1' is not allowed`},
+		{[]string{"--sysctl", "net.core.somaxconn", "busybox"}, `invalid argument "net.core.somaxconn" for "--sysctl" flag: sysctl 'net.core.somaxconn' is not allowed`},
+		{[]string{"--device", "/dev/a:/dev/b:rx", "busybox"}, `invalid argument "/dev/a:/dev/b:rx" for "--device" flag: invalid device mode: rx`},
+		{[]string{"--device", "dev/a", "busybox"}, `invalid argument "dev/a" for "--device" flag: bad format for path: dev/a`},
+		{[]string{"--device", "/a:/b:r:x", "busybox"}, `invalid argument "/a:/b:r:x" for "--device" flag: invalid device specification: /a:/b:r:x`},
+		{[]string{"--pid", "bogus", "busybox"}, "--pid: invalid PID mode"},
+		{[]string{"--uts", "container:x", "busybox"}, "--uts: invalid UTS mode"},
+		{[]string{"--shm-size", "big", "busybox"}, `invalid argument "big" for "--shm-size" flag: invalid size: 'big'`},
 	}
 	for _, tt := range tests {
 		_, err := buildCreate(parseRun(t, tt.args...), true, noEnv)

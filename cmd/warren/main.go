@@ -4,6 +4,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"warren/rootless/bootstrap"
 	"warren/rootless/sandbox"
@@ -13,6 +14,9 @@ import (
 func main() {
 	// Hidden re-exec entry points come first: a container's init must not pay
 	// for building the CLI.
+	if filepath.Base(os.Args[0]) == "docker-init" {
+		sandbox.DockerInitMain(os.Args[1:])
+	}
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "__init":

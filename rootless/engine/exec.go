@@ -82,6 +82,8 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 		CapAdd:     hc.CapAdd,
 		CapDrop:    hc.CapDrop,
 		Seccomp:    filter,
+		GroupAdd:   hc.GroupAdd,
+		Rlimits:    rlimits(hc),
 	}
 	e.mu.Lock()
 	e.execs[x.id] = x

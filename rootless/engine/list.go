@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -163,15 +164,32 @@ func networksOf(r record) map[string]*network.EndpointSettings {
 // mountPoints lists the binds as Docker's MountPoint entries.
 func mountPoints(hc *container.HostConfig) []container.MountPoint {
 	out := []container.MountPoint{}
-	mounts, err := bindMounts(hc)
+	mounts, err := userMounts(hc)
 	if err != nil {
 		return out
 	}
 	for _, m := range mounts {
+		if m.Type == "tmpfs" {
+			// Docker lists --mount type=tmpfs but not --tmpfs, which
+			// inspect shows in HostConfig.Tmpfs only.
+			if !fromTmpfsFlag(hc, m.Destination) {
+				out = append(out, container.MountPoint{Type: "tmpfs", Destination: m.Destination, RW: !m.ReadOnly})
+			}
+			continue
+		}
 		out = append(out, container.MountPoint{
 			Type: "bind", Source: m.Source, Destination: m.Destination,
 			Mode: map[bool]string{true: "ro", false: ""}[m.ReadOnly], RW: !m.ReadOnly, Propagation: "rprivate",
 		})
 	}
 	return out
+}
+
+func fromTmpfsFlag(hc *container.HostConfig, dst string) bool {
+	for d := range hc.Tmpfs {
+		if path.Clean(d) == dst {
+			return true
+		}
+	}
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -30,6 +31,8 @@ func (e *Engine) ContainerStart(ctx context.Context, name string) error {
 type netTarget struct {
 	netns                   string // sandbox.Spec.NetNS
 	hosts, hostname, resolv string
+	// pidns and ipcns are --pid and --ipc container:X's namespaces.
+	pidns, ipcns string
 }
 
 // networkOf resolves the container's network mode before c is locked: a
@@ -57,7 +60,42 @@ func (e *Engine) networkOf(c *Container) (netTarget, error) {
 		t.netns = fmt.Sprintf("/proc/%d/ns/net", init.Pid()) // the engine's pid
 		t.hosts, t.hostname, t.resolv = other.hostsPath(), other.hostnamePath(), other.resolvConfPath()
 	}
+	var err error
+	if t.pidns, err = e.joinedNS(c, string(c.rec.HostConfig.PidMode), "pid"); err != nil {
+		return t, err
+	}
+	if t.ipcns, err = e.joinedNS(c, string(c.rec.HostConfig.IpcMode), "ipc"); err != nil {
+		return t, err
+	}
 	return t, nil
+}
+
+// joinedNS is the namespace file of a container:X mode, or "" for the
+// container's own. As Docker, X must run and, for ipc, be shareable.
+func (e *Engine) joinedNS(c *Container, mode, ns string) (string, error) {
+	name, ok := strings.CutPrefix(mode, "container:")
+	if !ok {
+		return "", nil
+	}
+	other, err := e.lookup(name)
+	if err != nil {
+		if ns == "ipc" {
+			return "", fmt.Errorf("can't join IPC of container %s: %w", name, err)
+		}
+		return "", errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if other == c {
+		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("cannot join own %s namespace", ns))
+	}
+	if ns == "ipc" && other.rec.HostConfig.IpcMode != "shareable" {
+		return "", errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"can't join IPC of container %s: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", name))
+	}
+	init, _, running := other.current()
+	if !running {
+		return "", errNotRunning(name)
+	}
+	return fmt.Sprintf("/proc/%d/ns/%s", init.Pid(), ns), nil
 }
 
 func (e *Engine) start(ctx context.Context, c *Container) error {
@@ -66,14 +104,16 @@ func (e *Engine) start(ctx context.Context, c *Container) error {
 
 // startAs starts c for the user (policy false) or for its restart policy.
 func (e *Engine) startAs(ctx context.Context, c *Container, policy bool) error {
-	target, err := e.networkOf(c)
-	if err != nil {
-		return err
-	}
+	// A namespace to join that is not there fails the start inside
+	// startRun, so that --rm still removes the container.
+	target, targetErr := e.networkOf(c)
 	// Link sources are locked to read them, so before c is: two containers
 	// linked to each other (by name) may start at once.
 	sources, linkErr := e.resolveLinks(c.rec.Name, c.snapshot().Links)
 	ep, autoRemove, err := c.startRun(func() error {
+		if targetErr != nil {
+			return c.failStartLocked(targetErr)
+		}
 		return e.run1(ctx, c, target, sources, linkErr)
 	}, policy, e.quitting())
 	if err == nil && ep != nil {
@@ -151,7 +191,14 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 // spec builds the runtime's description of the container's first process.
 func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, error) {
 	cfg, hc := c.rec.Config, c.rec.HostConfig
-	mounts, err := bindMounts(hc)
+	mounts, err := userMounts(hc)
+	if err != nil {
+		return nil, err
+	}
+	if err := createBindSources(hc); err != nil {
+		return nil, err
+	}
+	devs, err := devices(hc)
 	if err != nil {
 		return nil, err
 	}
@@ -173,14 +220,23 @@ func (c *Container) spec(target netTarget, linkEnv []string) (*sandbox.Spec, err
 		Tty:            cfg.Tty,
 		OpenStdin:      cfg.OpenStdin,
 		Mounts:         mounts,
+		ShmSize:        hc.ShmSize,
+		Rlimits:        rlimits(hc),
+		Sysctls:        hc.Sysctls,
+		GroupAdd:       hc.GroupAdd,
+		OomScoreAdj:    hc.OomScoreAdj,
+		Devices:        devs,
 		HostsPath:      target.hosts,
 		HostnamePath:   target.hostname,
 		ResolvConfPath: target.resolv,
 		NetNS:          target.netns,
+		PidNS:          target.pidns,
+		IpcNS:          target.ipcns,
 		CapAdd:         hc.CapAdd,
 		CapDrop:        hc.CapDrop,
 		Privileged:     hc.Privileged,
 		ReadonlyRootfs: hc.ReadonlyRootfs,
+		Init:           hc.Init != nil && *hc.Init,
 		Seccomp:        filter,
 		MaskedPaths:    hc.MaskedPaths,
 		ReadonlyPaths:  hc.ReadonlyPaths,

@@ -3,8 +3,10 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -51,10 +53,40 @@ func validateRequest(cfg *container.Config, hc *container.HostConfig) error {
 			return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 		}
 	}
-	if _, err := bindMounts(hc); err != nil {
+	if _, err := userMounts(hc); err != nil {
 		return err
 	}
+	if err := checkProcessOptions(hc); err != nil {
+		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if hc.ShmSize < 0 {
+		return errdefs.ErrInvalidArgument.WithMessage("SHM size can not be less than 0")
+	}
+	for _, u := range hc.Ulimits {
+		if u == nil {
+			continue
+		}
+		if err := sandbox.CheckRlimit(rlimitOf(u)); err != nil {
+			return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
+	}
 	return nil
+}
+
+// rlimitOf is a --ulimit for the runtime; Docker's API takes int64s and
+// passes negative values (-1, unlimited) on as the unsigned infinity.
+func rlimitOf(u *container.Ulimit) sandbox.Rlimit {
+	return sandbox.Rlimit{Name: u.Name, Soft: uint64(u.Soft), Hard: uint64(u.Hard)}
+}
+
+func rlimits(hc *container.HostConfig) []sandbox.Rlimit {
+	var out []sandbox.Rlimit
+	for _, u := range hc.Ulimits {
+		if u != nil {
+			out = append(out, rlimitOf(u))
+		}
+	}
+	return out
 }
 
 // validateEnv is Docker's ValidateEnv (no empty names) plus the NUL check
@@ -72,11 +104,11 @@ func validateEnv(env []string) error {
 	return nil
 }
 
-// bindMounts turns -v host:container[:mode] and --mount type=bind into
-// runtime mounts, with Docker's checks (volume/mounts/linux_parser.go).
-// Named and anonymous volumes and mount types other than bind are refused:
-// warren has no volumes.
-func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
+// userMounts turns -v host:container[:mode], --mount type=bind|tmpfs and
+// --tmpfs into runtime mounts, with Docker's checks
+// (volume/mounts/linux_parser.go). Named and anonymous volumes are
+// refused: warren has no volumes.
+func userMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
 	var out []sandbox.Mount
 	seen := map[string]bool{}
 	add := func(m sandbox.Mount) error {
@@ -105,7 +137,80 @@ func bindMounts(hc *container.HostConfig) ([]sandbox.Mount, error) {
 			return nil, err
 		}
 	}
+	for _, dst := range slices.Sorted(maps.Keys(hc.Tmpfs)) {
+		m, err := parseTmpfs(dst, hc.Tmpfs[dst])
+		if err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
+		if err := add(m); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// parseTmpfs is one --tmpfs DEST[:OPTIONS], checked as Docker's
+// ValidateTmpfsMountDestination and MergeTmpfsOptions do.
+func parseTmpfs(dst, opts string) (sandbox.Mount, error) {
+	if err := checkTarget(dst); err != nil {
+		return sandbox.Mount{}, err
+	}
+	if _, _, err := sandbox.TmpfsOptions(opts); err != nil {
+		return sandbox.Mount{}, err
+	}
+	return sandbox.Mount{Type: "tmpfs", Destination: path.Clean(dst), Options: opts}, nil
+}
+
+// tmpfsData is moby's ConvertTmpfsOptions: size with the largest exact
+// suffix, mode in octal.
+func tmpfsData(o *mount.TmpfsOptions) string {
+	if o == nil {
+		return ""
+	}
+	var opts []string
+	if size := o.SizeBytes; size != 0 {
+		suffix := ""
+		for _, r := range []struct {
+			suffix string
+			div    int64
+		}{{"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
+			if size%r.div == 0 {
+				size, suffix = size/r.div, r.suffix
+				break
+			}
+		}
+		opts = append(opts, fmt.Sprintf("size=%d%s", size, suffix))
+	}
+	if o.Mode != 0 {
+		opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
+	}
+	return strings.Join(opts, ",")
+}
+
+// createBindSources makes the missing host folders of -v binds (and of
+// --mount binds that ask for it), at start, as Docker does; other --mount
+// binds were checked at create.
+func createBindSources(hc *container.HostConfig) error {
+	var sources []string
+	for _, b := range hc.Binds {
+		if m, err := parseBind(b); err == nil {
+			sources = append(sources, m.Source)
+		}
+	}
+	for _, m := range hc.Mounts {
+		if m.Type == mount.TypeBind && m.BindOptions != nil && m.BindOptions.CreateMountpoint {
+			sources = append(sources, m.Source)
+		}
+	}
+	for _, src := range sources {
+		if _, err := os.Lstat(src); !errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return fmt.Errorf("error while creating mount source path '%s': %w", src, err)
+		}
+	}
+	return nil
 }
 
 // parseBind is Docker's ParseMountRaw for one -v value.
@@ -142,7 +247,7 @@ func parseBind(raw string) (sandbox.Mount, error) {
 	if typ != mount.TypeBind {
 		return sandbox.Mount{}, fmt.Errorf("%v: volumes are not supported by warren; use an absolute host path", invalid)
 	}
-	m := sandbox.Mount{Source: src, Destination: path.Clean(dst)}
+	m := sandbox.Mount{Type: "bind", Source: src, Destination: path.Clean(dst)}
 	for _, o := range strings.Split(mode, ",") {
 		if o == "ro" {
 			m.ReadOnly = true
@@ -162,8 +267,16 @@ func parseMount(spec mount.Mount) (sandbox.Mount, error) {
 	}
 	switch spec.Type {
 	case mount.TypeBind:
-	case mount.TypeVolume, mount.TypeTmpfs, mount.TypeImage:
-		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("warren supports only bind mounts"))
+	case mount.TypeTmpfs:
+		if spec.Source != "" {
+			return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("field Source must not be specified"))
+		}
+		if o := spec.TmpfsOptions; o != nil && o.SizeBytes < 0 {
+			return sandbox.Mount{}, mountConfigError(spec.Type, fmt.Errorf("invalid tmpfs size %d", o.SizeBytes))
+		}
+		return sandbox.Mount{Type: "tmpfs", Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly, Options: tmpfsData(spec.TmpfsOptions)}, nil
+	case mount.TypeVolume, mount.TypeImage:
+		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("warren supports only bind and tmpfs mounts"))
 	default: // npipe, cluster and anything else: Docker on Linux knows none
 		return sandbox.Mount{}, mountConfigError(spec.Type, errors.New("mount type unknown"))
 	}
@@ -176,7 +289,7 @@ func parseMount(spec mount.Mount) (sandbox.Mount, error) {
 	if err := checkAbsolute(spec.Source); err != nil {
 		return sandbox.Mount{}, mountConfigError(spec.Type, err)
 	}
-	return sandbox.Mount{Source: spec.Source, Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly}, nil
+	return sandbox.Mount{Type: "bind", Source: spec.Source, Destination: path.Clean(spec.Target), ReadOnly: spec.ReadOnly}, nil
 }
 
 // checkMountSource is Docker's check, at create, that a --mount bind's
@@ -266,4 +379,69 @@ func validMountMode(mode string) bool {
 		}
 	}
 	return true
+}
+
+// checkProcessOptions refuses, at create, the options a start could only
+// fail on or silently drop: sysctls outside the container's namespaces
+// (runc's texts), an out-of-range oom_score_adj, and namespace modes warren
+// does not have.
+func checkProcessOptions(hc *container.HostConfig) error {
+	for _, key := range slices.Sorted(maps.Keys(hc.Sysctls)) {
+		if err := sandbox.CheckSysctl(key, hc.NetworkMode.IsHost()); err != nil {
+			return err
+		}
+	}
+	if err := sandbox.CheckOomScoreAdj(hc.OomScoreAdj); err != nil {
+		return err
+	}
+	if _, err := devices(hc); err != nil {
+		return err
+	}
+	for _, ns := range []struct {
+		flag string
+		host bool
+		mode string
+	}{
+		{"pid", hc.PidMode.IsHost(), string(hc.PidMode)},
+		{"ipc", hc.IpcMode.IsHost(), string(hc.IpcMode)},
+		{"uts", hc.UTSMode.IsHost(), string(hc.UTSMode)},
+	} {
+		switch {
+		case ns.host:
+			return fmt.Errorf("--%s=host is not supported by warren: the engine runs in its own %s namespace, which is not the host's", ns.flag, ns.flag)
+		case ns.mode == "", ns.flag != "uts" && strings.HasPrefix(ns.mode, "container:") && len(ns.mode) > len("container:"),
+			ns.flag == "ipc" && (ns.mode == "private" || ns.mode == "shareable"):
+		default:
+			return fmt.Errorf("invalid %s mode: %s", strings.ToUpper(ns.flag), ns.mode)
+		}
+	}
+	return nil
+}
+
+// devices are hc's --device nodes, checked as Docker's daemon does when it
+// gathers them (a missing node, or a file that is not one, is refused).
+func devices(hc *container.HostConfig) ([]sandbox.Device, error) {
+	var out []sandbox.Device
+	for _, d := range hc.Devices {
+		fi, err := os.Stat(d.PathOnHost)
+		if err != nil {
+			var perr *os.PathError
+			if errors.As(err, &perr) {
+				err = perr.Err
+			}
+			return nil, fmt.Errorf("error gathering device information while adding custom device %q: %w", d.PathOnHost, err)
+		}
+		if fi.Mode()&os.ModeDevice == 0 {
+			return nil, fmt.Errorf("error gathering device information while adding custom device %q: not a device node", d.PathOnHost)
+		}
+		dst := d.PathInContainer
+		if dst == "" {
+			dst = d.PathOnHost
+		}
+		if err := checkTarget(dst); err != nil {
+			return nil, err
+		}
+		out = append(out, sandbox.Device{Source: d.PathOnHost, Destination: path.Clean(dst), ReadOnly: d.CgroupPermissions != "" && !strings.Contains(d.CgroupPermissions, "w")})
+	}
+	return out, nil
 }

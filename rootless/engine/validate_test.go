@@ -66,11 +66,40 @@ func TestCreateRefusesBadInput(t *testing.T) {
 		{"mount-no-type", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Source: "/etc", Target: "/x"}}},
 			`invalid mount config for type "": mount type unknown`},
 		{"mount-volume", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: "v", Target: "/x"}}},
-			`invalid mount config for type "volume": warren supports only bind mounts`},
-		{"mount-tmpfs", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeTmpfs, Target: "/x"}}},
-			`invalid mount config for type "tmpfs": warren supports only bind mounts`},
+			`invalid mount config for type "volume": warren supports only bind and tmpfs mounts`},
+		{"mount-tmpfs-source", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeTmpfs, Source: "/s", Target: "/x"}}},
+			`invalid mount config for type "tmpfs": field Source must not be specified`},
+		{"tmpfs-relative", container.Config{}, container.HostConfig{Tmpfs: map[string]string{"x": ""}},
+			`invalid mount path: 'x' mount path must be absolute`},
+		{"tmpfs-root", container.Config{}, container.HostConfig{Tmpfs: map[string]string{"/": ""}},
+			`invalid specification: destination can't be '/'`},
+		{"tmpfs-bad-option", container.Config{}, container.HostConfig{Tmpfs: map[string]string{"/x": "size=1m,bogus"}},
+			`Invalid tmpfs option ["bogus"]`},
+		{"tmpfs-unknown-data", container.Config{}, container.HostConfig{Tmpfs: map[string]string{"/x": "colour=red"}},
+			`Invalid tmpfs option ["colour" "red"]`},
+		{"tmpfs-duplicates-bind", container.Config{}, container.HostConfig{Binds: []string{existing + ":/x"}, Tmpfs: map[string]string{"/x": ""}},
+			`Duplicate mount point: /x`},
+		{"sysctl-global", container.Config{}, container.HostConfig{Sysctls: map[string]string{"vm.max_map_count": "1"}},
+			`sysctl "vm.max_map_count" is not in a separate kernel namespace`},
+		{"sysctl-host-net", container.Config{}, container.HostConfig{NetworkMode: "host", Sysctls: map[string]string{"net.core.somaxconn": "1"}},
+			`sysctl "net.core.somaxconn" is not allowed in the hosts network namespace`},
+		{"oom-range", container.Config{}, container.HostConfig{OomScoreAdj: -1001}, `Invalid value -1001, range for oom score adj is [-1000, 1000]`},
+		{"pid-host", container.Config{}, container.HostConfig{PidMode: "host"},
+			`--pid=host is not supported by warren: the engine runs in its own pid namespace, which is not the host's`},
+		{"ipc-bogus", container.Config{}, container.HostConfig{IpcMode: "bogus"}, `invalid IPC mode: bogus`},
+		{"uts-container", container.Config{}, container.HostConfig{UTSMode: "container:x"}, `invalid UTS mode: container:x`},
+		{"pid-empty-container", container.Config{}, container.HostConfig{PidMode: "container:"}, `invalid PID mode: container:`},
+		{"device-missing", container.Config{}, container.HostConfig{Resources: container.Resources{Devices: []container.DeviceMapping{{PathOnHost: "/dev/nope"}}}},
+			`error gathering device information while adding custom device "/dev/nope": no such file or directory`},
+		{"device-not-node", container.Config{}, container.HostConfig{Resources: container.Resources{Devices: []container.DeviceMapping{{PathOnHost: existing}}}},
+			`error gathering device information while adding custom device "` + existing + `": not a device node`},
+		{"shm-negative", container.Config{}, container.HostConfig{ShmSize: -1}, `SHM size can not be less than 0`},
+		{"ulimit-type", container.Config{}, container.HostConfig{Resources: container.Resources{Ulimits: []*container.Ulimit{{Name: "nofiles", Soft: 1, Hard: 1}}}},
+			`invalid ulimit type: nofiles`},
+		{"ulimit-soft-above-hard", container.Config{}, container.HostConfig{Resources: container.Resources{Ulimits: []*container.Ulimit{{Name: "nofile", Soft: 2, Hard: 1}}}},
+			`ulimit soft limit must be less than or equal to hard limit: 2 > 1`},
 		{"mount-image", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeImage, Source: "busybox", Target: "/x"}}},
-			`invalid mount config for type "image": warren supports only bind mounts`},
+			`invalid mount config for type "image": warren supports only bind and tmpfs mounts`},
 		{"mount-no-target", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing}}},
 			`invalid mount config for type "bind": field Target must not be empty`},
 		{"mount-relative-target", container.Config{}, container.HostConfig{Mounts: []mount.Mount{{Type: mount.TypeBind, Source: existing, Target: "x"}}},
@@ -128,22 +157,29 @@ func TestCreateAcceptsGoodMounts(t *testing.T) {
 		Mounts: []mount.Mount{
 			{Type: mount.TypeBind, Source: src, Target: "/d/", ReadOnly: true},
 			{Type: mount.TypeBind, Source: missing, Target: "/e", BindOptions: &mount.BindOptions{CreateMountpoint: true}},
+			{Type: mount.TypeTmpfs, Target: "/f", TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 3 << 20, Mode: 0o1770}},
+			{Type: mount.TypeTmpfs, Target: "/g", ReadOnly: true, TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 1000}},
 		},
+		Tmpfs: map[string]string{"/t2": "", "/t1/": "size=1k,exec"},
 	})
 	c, err := e.lookup(id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := bindMounts(c.rec.HostConfig)
+	got, err := userMounts(c.rec.HostConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []sandbox.Mount{
-		{Source: src, Destination: "/a"},
-		{Source: src, Destination: "/b", ReadOnly: true},
-		{Source: "/not/yet", Destination: "/c"},
-		{Source: src, Destination: "/d", ReadOnly: true},
-		{Source: missing, Destination: "/e"},
+		{Type: "bind", Source: src, Destination: "/a"},
+		{Type: "bind", Source: src, Destination: "/b", ReadOnly: true},
+		{Type: "bind", Source: "/not/yet", Destination: "/c"},
+		{Type: "bind", Source: src, Destination: "/d", ReadOnly: true},
+		{Type: "bind", Source: missing, Destination: "/e"},
+		{Type: "tmpfs", Destination: "/f", Options: "size=3m,mode=1770"},
+		{Type: "tmpfs", Destination: "/g", ReadOnly: true, Options: "size=1000"},
+		{Type: "tmpfs", Destination: "/t1", Options: "size=1k,exec"},
+		{Type: "tmpfs", Destination: "/t2"},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("mounts %+v, want %+v", got, want)

@@ -58,7 +58,12 @@ func runExec() error {
 	// Caught from now on, so a signal before the fork reaches the command.
 	signals := make(chan os.Signal, 64)
 	signal.Notify(signals)
-	pid, err := startProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp}, tty)
+	// Set in __exec, outside the container; the command inherits them.
+	if err := setRlimits(spec.Rlimits); err != nil {
+		return err
+	}
+	pid, err := startProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true,
+		Seccomp: spec.Seccomp, GroupAdd: spec.GroupAdd}, tty)
 	if err != nil {
 		return err
 	}

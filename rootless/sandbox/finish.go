@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -54,6 +55,10 @@ type process struct {
 	Caps       []string
 	NoNewPrivs bool
 	Seccomp    *seccomp.Program
+	// Init runs Args under docker-init, from the sealed copy on initFd.
+	Init bool
+	// GroupAdd are supplementary groups, names or ids (--group-add).
+	GroupAdd []string
 }
 
 // execProcess becomes the user's command. It returns only on failure,
@@ -63,10 +68,16 @@ func execProcess(p process) error {
 	if err != nil {
 		return err
 	}
+	argv := p.Args
+	if p.Init {
+		// The command was looked up above, so a missing one fails the
+		// start as it would without --init; docker-init looks it up again.
+		name, argv = fmt.Sprintf("/proc/self/fd/%d", initFd), append([]string{InitPath, "--"}, p.Args...)
+	}
 	if err := installSeccomp(p.Seccomp); err != nil {
 		return err
 	}
-	if err := unix.Exec(name, p.Args, env); err != nil {
+	if err := unix.Exec(name, argv, env); err != nil {
 		return &os.PathError{Op: "exec", Path: name, Err: err}
 	}
 	return nil
@@ -77,7 +88,7 @@ func execProcess(p process) error {
 // capabilities and look up Args[0]; it returns the path and environment
 // to execve.
 func prepareProcess(p process) (name string, env []string, err error) {
-	u, err := lookupUser(p.User)
+	u, err := lookupUser(p.User, p.GroupAdd)
 	if err != nil {
 		return "", nil, fmt.Errorf("error during container init: %w", err)
 	}
@@ -91,12 +102,30 @@ func prepareProcess(p process) (name string, env []string, err error) {
 	return name, env, nil
 }
 
-func lookupUser(spec string) (execUser, error) {
+func lookupUser(spec string, groupAdd []string) (execUser, error) {
 	passwd := openOptional("/etc/passwd")
 	group := openOptional("/etc/group")
 	defer closeOptional(passwd)
 	defer closeOptional(group)
-	return resolveUser(spec, readerOf(passwd), readerOf(group))
+	u, err := resolveUser(spec, readerOf(passwd), readerOf(group))
+	if err != nil || len(groupAdd) == 0 {
+		return u, err
+	}
+	if group != nil {
+		if _, err := group.Seek(0, io.SeekStart); err != nil {
+			return u, fmt.Errorf("read /etc/group: %w", err)
+		}
+	}
+	extra, err := additionalGroups(groupAdd, readerOf(group))
+	if err != nil {
+		return u, err
+	}
+	for _, g := range extra {
+		if !slices.Contains(u.Sgids, g) {
+			u.Sgids = append(u.Sgids, g)
+		}
+	}
+	return u, nil
 }
 
 // openOptional treats an unreadable file as missing, as runc does for an

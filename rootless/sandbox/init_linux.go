@@ -3,10 +3,14 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,6 +27,10 @@ func runInit() error {
 	if err := readRequest(&spec); err != nil {
 		return err
 	}
+	if spec.Init {
+		// Only execve reads it; the init and the command must not hold it.
+		unix.CloseOnExec(initFd)
+	}
 	caps, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged)
 	if err != nil {
 		return err
@@ -31,6 +39,11 @@ func runInit() error {
 		// Only this (locked) thread moves, and it is the one that execs.
 		if err := setnsPath(spec.NetNS); err != nil {
 			return fmt.Errorf("join network namespace: %w", err)
+		}
+	}
+	if spec.IpcNS != "" {
+		if err := setnsPath(spec.IpcNS); err != nil {
+			return fmt.Errorf("join ipc namespace: %w", err)
 		}
 	}
 	master, err := buildRoot(&spec)
@@ -54,7 +67,14 @@ func runInit() error {
 	if m.Type != msgGo {
 		return fmt.Errorf("unexpected message %q from engine", m.Type)
 	}
-	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true, Seccomp: spec.Seccomp})
+	if err := setRlimits(spec.Rlimits); err != nil {
+		return err
+	}
+	if err := setOomScoreAdj(spec.OomScoreAdj); err != nil {
+		return err
+	}
+	return execProcess(process{Args: spec.Args, Env: spec.Env, User: spec.User, Caps: caps, NoNewPrivs: true,
+		Seccomp: spec.Seccomp, Init: spec.Init, GroupAdd: spec.GroupAdd})
 }
 
 // buildRoot mounts the container's root and everything in it, pivots into
@@ -72,7 +92,10 @@ func buildRoot(spec *Spec) (*os.File, error) {
 	if err := mountProc(root); err != nil {
 		return nil, err
 	}
-	if err := mountDev(root); err != nil {
+	if err := writeSysctls(root, spec.Sysctls); err != nil {
+		return nil, err
+	}
+	if err := mountDev(root, spec.ShmSize); err != nil {
 		return nil, err
 	}
 	if err := mountSys(root, spec.Privileged); err != nil {
@@ -86,6 +109,9 @@ func buildRoot(spec *Spec) (*os.File, error) {
 		return nil, err
 	}
 	if err := bindUserMounts(root, spec.Mounts); err != nil {
+		return nil, err
+	}
+	if err := bindDevices(root, spec.Devices); err != nil {
 		return nil, err
 	}
 	var master *os.File
@@ -212,7 +238,7 @@ var devLinks = [][2]string{
 
 // mountDev builds Docker's minimal /dev: a tmpfs with the host's harmless
 // nodes, a private devpts, shm, mqueue and the usual symlinks.
-func mountDev(root string) error {
+func mountDev(root string, shmSize int64) error {
 	dev := filepath.Join(root, "dev")
 	if err := os.MkdirAll(dev, 0o755); err != nil {
 		return fmt.Errorf("create /dev: %w", err)
@@ -228,8 +254,11 @@ func mountDev(root string) error {
 	if err := mountPts(filepath.Join(dev, "pts")); err != nil {
 		return err
 	}
+	if shmSize <= 0 {
+		shmSize = defaultShmSize
+	}
 	shm := filepath.Join(dev, "shm")
-	if err := mountDir("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size=65536k"); err != nil {
+	if err := mountDir("shm", shm, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, fmt.Sprintf("mode=1777,size=%d", shmSize)); err != nil {
 		return err
 	}
 	// mqueue needs the ipc namespace we own; without it the folder goes.
@@ -244,6 +273,9 @@ func mountDev(root string) error {
 	}
 	return nil
 }
+
+// defaultShmSize is Docker's /dev/shm size.
+const defaultShmSize = 64 << 20
 
 // mountPts mounts a new devpts instance; gid=5 (tty) needs that group
 // mapped, so a narrower user namespace falls back to no gid.
@@ -417,7 +449,7 @@ func bindEtcFiles(root string, spec *Spec) error {
 	return nil
 }
 
-// bindUserMounts mounts -v binds, shallowest destination first (as moby
+// bindUserMounts mounts -v binds and tmpfs mounts, shallowest destination first (as moby
 // sorts them) so a bind inside another bind lands on top.
 func bindUserMounts(root string, mounts []Mount) error {
 	sorted := append([]Mount(nil), mounts...)
@@ -437,6 +469,9 @@ func depth(p string) int {
 }
 
 func bindMount(root string, m Mount) error {
+	if m.Type == "tmpfs" {
+		return mountTmpfs(root, m)
+	}
 	fi, err := os.Stat(m.Source)
 	if err != nil {
 		return err
@@ -453,6 +488,113 @@ func bindMount(root string, m Mount) error {
 	}
 	if m.ReadOnly {
 		return remountReadonly(dst)
+	}
+	return nil
+}
+
+func mountTmpfs(root string, m Mount) error {
+	flags, data, err := TmpfsOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	if m.ReadOnly {
+		flags |= unix.MS_RDONLY
+	}
+	dst, err := securePath(root, m.Destination)
+	if err != nil {
+		return err
+	}
+	if err := createMountPoint(dst, true); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", dst, "tmpfs", flags, data); err != nil {
+		return fmt.Errorf("mount tmpfs: %w", err)
+	}
+	return nil
+}
+
+// setRlimits applies --ulimit. Raising a hard limit needs privileges over
+// the host, which no user namespace gives; say so plainly.
+func setRlimits(limits []Rlimit) error {
+	for _, r := range limits {
+		res, ok := rlimitTypes[r.Name]
+		if !ok {
+			return fmt.Errorf("invalid ulimit type: %s", r.Name)
+		}
+		// syscall's Setrlimit, not unix's: it also stops exec restoring
+		// the nofile limit Go had at start.
+		err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: r.Soft, Max: r.Hard})
+		if err == nil {
+			continue
+		}
+		var cur syscall.Rlimit
+		if errors.Is(err, unix.EPERM) && syscall.Getrlimit(res, &cur) == nil && r.Hard > cur.Max {
+			return fmt.Errorf("error setting rlimit %s: hard limit %d is above the engine user's hard limit %d", r.Name, r.Hard, cur.Max)
+		}
+		return fmt.Errorf("error setting rlimit %s: %w", r.Name, err)
+	}
+	return nil
+}
+
+// bindDevices binds --device nodes: a user namespace cannot mknod, and a
+// bind keeps the host's permissions on the node, which the engine's user
+// could open anyway.
+func bindDevices(root string, devices []Device) error {
+	for _, d := range devices {
+		dst, err := securePath(root, d.Destination)
+		if err != nil {
+			return err
+		}
+		if err := bindFile(d.Source, dst); err != nil {
+			return fmt.Errorf("error gathering device information while adding custom device %q: %w", d.Source, err)
+		}
+		if d.ReadOnly {
+			if err := remountReadonly(dst); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeSysctls sets --sysctl values through the container's new /proc,
+// which shows this thread's network, ipc and uts namespaces.
+func writeSysctls(root string, sysctls map[string]string) error {
+	for _, key := range slices.Sorted(maps.Keys(sysctls)) {
+		if err := CheckSysctl(key, false); err != nil {
+			return err
+		}
+		p := filepath.Join(root, "proc", "sys", strings.ReplaceAll(key, ".", "/"))
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			_, err = f.WriteString(sysctls[key])
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("sysctl %q is not in a separate kernel namespace", key)
+		case err != nil:
+			return fmt.Errorf("write sysctl key %s: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// setOomScoreAdj applies --oom-score-adj; the kernel lets anyone raise
+// it and only the host's root lower it.
+func setOomScoreAdj(v int) error {
+	if v == 0 {
+		return nil
+	}
+	cur, _ := os.ReadFile("/proc/self/oom_score_adj")
+	err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(v)), 0)
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("oom_score_adj %d is below the engine's %s: only raising it is allowed without root on the host", v, strings.TrimSpace(string(cur)))
+	}
+	if err != nil {
+		return fmt.Errorf("set oom_score_adj: %w", err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -21,8 +22,18 @@ import (
 	"warren/rootless/seccomp"
 )
 
-// Mount is one -v bind.
+// Mount is one -v or --mount bind, or one --tmpfs or --mount type=tmpfs.
 type Mount struct {
+	Type                string // "bind" (or "") or "tmpfs"
+	Source, Destination string
+	ReadOnly            bool
+	// Options are a tmpfs's, as --tmpfs takes them (see TmpfsOptions).
+	Options string
+}
+
+// Device is one --device: the host's node bound at Destination, read-only
+// unless its permissions allow writing.
+type Device struct {
 	Source, Destination string
 	ReadOnly            bool
 }
@@ -43,14 +54,34 @@ type Spec struct {
 	Tty                 bool
 	OpenStdin           bool
 	Mounts              []Mount
+	// ShmSize is /dev/shm's size in bytes; 0 is Docker's 64 MiB.
+	ShmSize int64
+	// Rlimits are set before the command runs (--ulimit).
+	Rlimits []Rlimit
+	// Sysctls are written in the container's namespaces (--sysctl; keys
+	// checked by CheckSysctl).
+	Sysctls map[string]string
+	// GroupAdd are supplementary groups, names or ids (--group-add).
+	GroupAdd []string
+	// Devices are host device nodes bound into the container (--device).
+	Devices []Device
+	// OomScoreAdj, when not 0, is the command's oom_score_adj; only
+	// raising it is allowed without privileges over the host.
+	OomScoreAdj int
 	// Files bind-mounted at /etc/hosts, /etc/hostname, /etc/resolv.conf.
 	HostsPath, HostnamePath, ResolvConfPath string
 	// NetNS: "" = a new network namespace (loopback up), "host" = the
 	// engine's, or a path such as /proc/PID/ns/net to join.
-	NetNS           string
+	NetNS string
+	// PidNS and IpcNS are namespace files to join (--pid and --ipc
+	// container:X); "" = the container's own.
+	PidNS, IpcNS    string
 	CapAdd, CapDrop []string
 	Privileged      bool
 	ReadonlyRootfs  bool
+	// Init runs Args under docker-init, which forwards signals and reaps
+	// zombies (--init).
+	Init bool
 	// MaskedPaths and ReadonlyPaths replace Docker's defaults when not nil.
 	MaskedPaths, ReadonlyPaths []string
 	// Seccomp is the system call filter the command runs under; nil = none.
@@ -72,6 +103,10 @@ type ExecSpec struct {
 	CapAdd, CapDrop []string
 	// Seccomp is the container's filter, which exec'd processes share.
 	Seccomp *seccomp.Program
+	// GroupAdd and Rlimits are the container's, as runc gives them to
+	// exec'd processes too.
+	GroupAdd []string
+	Rlimits  []Rlimit
 }
 
 // Process is a container's init or exec process. With Tty, Console is the
@@ -112,11 +147,34 @@ func Create(spec *Spec) (*Process, error) {
 	if _, err := Capabilities(spec.CapAdd, spec.CapDrop, spec.Privileged); err != nil {
 		return nil, err
 	}
-	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
+	flags := uintptr(unix.CLONE_NEWNS | unix.CLONE_NEWUTS)
 	if spec.NetNS == "" {
 		flags |= unix.CLONE_NEWNET
 	}
-	p, err := startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin)
+	if spec.PidNS == "" {
+		flags |= unix.CLONE_NEWPID
+	}
+	if spec.IpcNS == "" {
+		flags |= unix.CLONE_NEWIPC
+	}
+	var extra []*os.File
+	if spec.Init {
+		self, err := sealedSelf()
+		if err != nil {
+			return nil, fmt.Errorf("%s%w", createPrefix, err)
+		}
+		extra = append(extra, self)
+	}
+	start := func() (*Process, error) {
+		return startChild("/proc/self/exe", "__init", flags, spec, !spec.Tty, spec.OpenStdin, extra...)
+	}
+	var p *Process
+	var err error
+	if spec.PidNS != "" {
+		p, err = inPidNS(spec.PidNS, start)
+	} else {
+		p, err = start()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +293,29 @@ func Exec(pid int, spec *ExecSpec) (*Process, error) {
 	}
 }
 
+// inPidNS runs start on a thread moved into the pid namespace at path:
+// the init must be born there, as a process cannot enter one itself. The
+// thread is never unlocked, so it ends with the goroutine instead of
+// returning to the pool with the wrong namespace for its children.
+func inPidNS(path string, start func() (*Process, error)) (*Process, error) {
+	type result struct {
+		p   *Process
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := setnsPath(path); err != nil {
+			done <- result{err: fmt.Errorf("%sjoin pid namespace: %w", createPrefix, err)}
+			return
+		}
+		p, err := start()
+		done <- result{p, err}
+	}()
+	r := <-done
+	return r.p, r.err
+}
+
 func setnsPath(path string) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -285,9 +366,9 @@ var sealedSelf = sync.OnceValues(func() (*os.File, error) {
 })
 
 // startChild executes bin, this binary, as `warren <role>` with the
-// request on fd 3 and the sync socket on fd 4. pipes says whether to give
-// it stdio pipes (no tty).
-func startChild(bin, role string, cloneflags uintptr, request any, pipes, openStdin bool) (*Process, error) {
+// request on fd 3, the sync socket on fd 4 and extra from fd 5. pipes says
+// whether to give it stdio pipes (no tty).
+func startChild(bin, role string, cloneflags uintptr, request any, pipes, openStdin bool, extra ...*os.File) (*Process, error) {
 	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s request: %w", role, err)
@@ -308,7 +389,7 @@ func startChild(bin, role string, cloneflags uintptr, request any, pipes, openSt
 		Path:        bin,
 		Args:        []string{"warren", role},
 		Env:         []string{},
-		ExtraFiles:  []*os.File{reqR, childSync},
+		ExtraFiles:  append([]*os.File{reqR, childSync}, extra...),
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: cloneflags, Setsid: true},
 	}
 	p := &Process{cmd: cmd, sync: parentSync}

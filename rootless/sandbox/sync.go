@@ -20,6 +20,9 @@ import (
 const (
 	requestFd = 3
 	syncFd    = 4
+	// initFd is the sealed copy of warren an --init container's
+	// docker-init runs from.
+	initFd = 5
 )
 
 const (

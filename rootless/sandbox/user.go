@@ -153,3 +153,37 @@ func resolveUser(spec string, passwd, group io.Reader) (execUser, error) {
 	}
 	return u, nil
 }
+
+// additionalGroups is --group-add, as runc's GetAdditionalGroups: each
+// entry is a group name in the container's group file, else a numeric id.
+func additionalGroups(names []string, group io.Reader) ([]int, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	groups := parseGroup(group)
+	var out []int
+	for _, n := range names {
+		gid, found := 0, false
+		for _, g := range groups {
+			if g.Name == n {
+				gid, found = g.GID, true
+				break
+			}
+		}
+		if !found {
+			id, err := strconv.Atoi(n)
+			if err != nil {
+				return nil, fmt.Errorf("Unable to find group %s: %w", n, errNoGroupEntries)
+			}
+			if id < 0 || id > maxID {
+				return nil, fmt.Errorf("gid %d out of range", id)
+			}
+			gid = id
+		}
+		out = append(out, gid)
+	}
+	return out, nil
+}
+
+// maxID is the largest uid or gid (2^31-1, as runc's).
+const maxID = 1<<31 - 1
