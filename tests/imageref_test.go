@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"warren/internal/tarbuild"
 )
 
 // A RepoTag outside Docker's grammar in a loaded manifest.json refuses the
@@ -21,7 +23,7 @@ func TestLoadInvalidRepoTag(t *testing.T) {
 	bothCLIs(t, func(t *testing.T, c cli) {
 		layer := hostileTar(t, []hostileEntry{hFile(uniqueName(t), 0o644)})
 		archive := filepath.Join(t.TempDir(), "x.tar")
-		data := dockerSaveWith(t, []string{"../../x:latest"}, layer, layer)
+		data := tarbuild.DockerSave(t, []string{"../../x:latest"}, layer, layer)
 		writeBytes(t, archive, data)
 		_, stderr, code := c.run(t, "load", "-i", archive)
 		if code == 0 || !strings.Contains(stderr, "invalid reference format") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -34,7 +36,7 @@ func TestLoadInvalidRepoTag(t *testing.T) {
 	})
 }
 
-// configID is the ID of the one image of a dockerSaveWith archive.
+// configID is the ID of the one image of a tarbuild.DockerSave archive.
 func configID(t *testing.T, archive []byte) string {
 	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(archive))

@@ -1,45 +1,19 @@
 package tests
 
 import (
-	"io"
-	"log"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"warren/internal/stallserver"
 )
 
 // A registry that accepts connections and never answers fails pull and
 // run with the daemon's response header timeout, instead of hanging.
 func TestPullSilentRegistry(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		var held []net.Conn // kept open, never answered
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
-	image := ln.Addr().String() + "/silent"
+	image := stallserver.Silent(t) + "/silent"
 	bothCLIs(t, func(t *testing.T, c cli) {
 		for _, args := range [][]string{{"pull", image}, {"run", "--rm", image, "true"}} {
 			_, stderr, code := c.run(t, args...)
@@ -62,19 +36,7 @@ func TestPullStalledLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") && !strings.HasSuffix(r.URL.Path, cfg.String()) {
-			w.WriteHeader(http.StatusOK)
-			w.Write([]byte{0x1f, 0x8b})
-			w.(http.Flusher).Flush()
-			<-r.Context().Done()
-			return
-		}
-		reg.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := stallserver.Stalling(t, cfg.String())
 	if err := pushTo(host+"/stall:latest", img); err != nil {
 		t.Fatal(err)
 	}

@@ -2,41 +2,32 @@ package tests
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"warren/internal/tarbuild"
+	"warren/internal/treesnap"
 )
 
 // hostileEntry is one entry of a hand-made layer.
-type hostileEntry struct {
-	name, link, body string
-	typ              byte
-	mode             int64
-	major, minor     int64
-}
+type hostileEntry = tarbuild.Entry
 
 func hFile(name string, mode int64) hostileEntry {
-	return hostileEntry{name: name, body: "evil", typ: tar.TypeReg, mode: mode}
+	return hostileEntry{Name: name, Body: "evil", Type: tar.TypeReg, Mode: mode}
 }
 func hDir(name string, mode int64) hostileEntry {
-	return hostileEntry{name: name, typ: tar.TypeDir, mode: mode}
+	return hostileEntry{Name: name, Type: tar.TypeDir, Mode: mode}
 }
 func hSymlink(name, to string) hostileEntry {
-	return hostileEntry{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
+	return hostileEntry{Name: name, Link: to, Type: tar.TypeSymlink, Mode: 0o777}
 }
 func hLink(name, to string) hostileEntry {
-	return hostileEntry{name: name, link: to, typ: tar.TypeLink, mode: 0o644}
+	return hostileEntry{Name: name, Link: to, Type: tar.TypeLink, Mode: 0o644}
 }
 
 // hostileLayer is a layer tar aimed at a canary folder outside the data
@@ -107,13 +98,13 @@ var hostileLayers = []hostileLayer{
 	}, ""},
 	{"device nodes", func(c string) []hostileEntry {
 		return []hostileEntry{
-			{name: "null", typ: tar.TypeChar, mode: 0o666, major: 1, minor: 3},
-			{name: "sda", typ: tar.TypeBlock, mode: 0o666, major: 8, minor: 0},
-			{name: "fifo", typ: tar.TypeFifo, mode: 0o666},
+			{Name: "null", Type: tar.TypeChar, Mode: 0o666, Major: 1, Minor: 3},
+			{Name: "sda", Type: tar.TypeBlock, Mode: 0o666, Major: 8, Minor: 0},
+			{Name: "fifo", Type: tar.TypeFifo, Mode: 0o666},
 		}
 	}, ""},
 	{"device node through a symlinked parent", func(c string) []hostileEntry {
-		return []hostileEntry{hSymlink("s", c), {name: "s/fifo", typ: tar.TypeFifo, mode: 0o666}}
+		return []hostileEntry{hSymlink("s", c), {Name: "s/fifo", Type: tar.TypeFifo, Mode: 0o666}}
 	}, ""},
 	{"hardlink through a symlinked parent", func(c string) []hostileEntry {
 		return []hostileEntry{hSymlink("s", c), hLink("h", "s/file")}
@@ -163,7 +154,7 @@ func TestUnpackHostileLayers(t *testing.T) {
 	canary := filepath.Join(work, "canary")
 	makeCanary(t, canary)
 	t.Cleanup(func() { unlockTree(canary) })
-	before := snapshotTree(t, work)
+	before := treesnap.Take(work)
 	layersBefore := dirNames(t, filepath.Join(dataDir, "images", "layers"))
 
 	for i, h := range hostileLayers {
@@ -182,10 +173,10 @@ func TestUnpackHostileLayers(t *testing.T) {
 				}
 				_, stderr, code := c.run(t, args...)
 				what := fmt.Sprintf("%s %s of %q", c.name, how, h.name)
-				if diff := diffTrees(before, snapshotTree(t, work)); diff != "" {
+				if diff := treesnap.Diff(before, treesnap.Take(work)); diff != "" {
 					t.Errorf("%s changed files outside the data folder (exit %d, %q):\n%s", what, code, stderr, diff)
 					resetCanary(t, canary)
-					before = snapshotTree(t, work)
+					before = treesnap.Take(work)
 				}
 				_, _, inspected := c.run(t, "image", "inspect", ref)
 				switch {
@@ -257,51 +248,6 @@ func unlockTree(dir string) {
 	})
 }
 
-// snapshotTree records every path under root with its type, mode, owner,
-// size, mtime and content hash, without following symlinks.
-func snapshotTree(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// A folder made untraversable is a change too.
-			out[p] = "error: " + err.Error()
-			return nil
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			out[p] = "error: " + err.Error()
-			return nil
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		line := fmt.Sprintf("%v uid=%d gid=%d size=%d mtime=%d", fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			line += fmt.Sprintf(" sha256=%x err=%v", sha256.Sum256(data), err)
-		}
-		out[p] = line
-		return nil
-	})
-	return out
-}
-
-func diffTrees(before, after map[string]string) string {
-	var b strings.Builder
-	for p, was := range before {
-		if now, ok := after[p]; !ok {
-			fmt.Fprintf(&b, "removed %s (%s)\n", p, was)
-		} else if now != was {
-			fmt.Fprintf(&b, "changed %s: %s → %s\n", p, was, now)
-		}
-	}
-	for p, now := range after {
-		if _, ok := before[p]; !ok {
-			fmt.Fprintf(&b, "new %s (%s)\n", p, now)
-		}
-	}
-	return b.String()
-}
-
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -333,68 +279,12 @@ func writeBytes(t *testing.T, path string, data []byte) {
 
 // hostileTar writes entries as a tar, with a fixed time.
 func hostileTar(t *testing.T, entries []hostileEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode,
-			Devmajor: e.major, Devminor: e.minor, ModTime: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC),
-			Format: tar.FormatPAX}
-		if e.typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(e.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tarbuild.Layer(t, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), entries...)
 }
 
 // dockerSave wraps one layer in a `docker save` archive tagged ref.
 func dockerSave(t *testing.T, ref string, layer []byte) []byte {
-	return dockerSaveWith(t, []string{ref}, layer, layer)
-}
-
-// dockerSaveWith is dockerSave with the layer blob given apart from the
-// tar whose digest the config lists (a compressed layer).
-func dockerSaveWith(t *testing.T, tags []string, blob, diffTar []byte) []byte {
-	t.Helper()
-	sum := sha256.Sum256(diffTar)
-	config, err := json.Marshal(map[string]any{
-		"architecture": runtime.GOARCH, "os": "linux",
-		"config": map[string]any{},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(sum[:])}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	manifest, err := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": tags, "Layers": []string{"layer.tar"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"config.json", config}, {"layer.tar", blob}, {"manifest.json", manifest}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tarbuild.DockerSave(t, []string{ref}, layer, layer)
 }
 
 // A gzip layer or a gzip archive whose trailer CRC is wrong (the content
@@ -407,9 +297,9 @@ func TestLoadCorruptGzip(t *testing.T) {
 			ref := "corrupt-" + whole + "/" + uniqueName(t) + ":1"
 			var data []byte
 			if whole == "layer" {
-				data = dockerSaveWith(t, []string{ref}, corruptGzip(t, layer), layer)
+				data = tarbuild.DockerSave(t, []string{ref}, tarbuild.Gzip(t, layer, true), layer)
 			} else {
-				data = corruptGzip(t, dockerSave(t, ref, layer))
+				data = tarbuild.Gzip(t, dockerSave(t, ref, layer), true)
 			}
 			archive := filepath.Join(t.TempDir(), "x.tar")
 			writeBytes(t, archive, data)
@@ -422,20 +312,4 @@ func TestLoadCorruptGzip(t *testing.T) {
 			}
 		}
 	})
-}
-
-// corruptGzip compresses data and spoils the trailer's CRC-32.
-func corruptGzip(t *testing.T, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.Bytes()
-	out[len(out)-8] ^= 0xff
-	return out
 }

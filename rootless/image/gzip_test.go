@@ -1,71 +1,25 @@
 package image
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
-	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// gzipped compresses data; with corrupt, the trailer's CRC is wrong while
-// the content stays whole (only a CRC check can notice).
-func gzipped(t *testing.T, data []byte, corrupt bool) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.Bytes()
-	if corrupt {
-		out[len(out)-8] ^= 0xff // first byte of the CRC-32
-	}
-	return out
-}
+	"warren/internal/tarbuild"
+)
 
 // saveArchive is a `docker save` tarball of one image with one layer:
 // blob as stored, diffTar the tar the config's diff_id hashes.
 func saveArchive(t *testing.T, tag string, blob, diffTar []byte) []byte {
-	t.Helper()
-	config := fmt.Sprintf(`{"architecture":%q,"os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["sha256:%x"]}}`,
-		runtime.GOARCH, sha256.Sum256(diffTar))
-	manifest, err := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{tag}, "Layers": []string{"layer.tar"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"config.json", []byte(config)}, {"layer.tar", blob}, {"manifest.json", manifest}} {
-		if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write(f.data); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tarbuild.DockerSave(t, []string{tag}, blob, diffTar)
 }
 
 func TestUnpackChecksGzipTrailer(t *testing.T) {
 	layer := layerTar(t, file("a", "hello"))
 	for _, corrupt := range []bool{false, true} {
-		rc, err := decompress(bytes.NewReader(gzipped(t, layer, corrupt)))
+		rc, err := decompress(bytes.NewReader(tarbuild.Gzip(t, layer, corrupt)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,15 +39,15 @@ func TestCorruptGzipRefused(t *testing.T) {
 		run  func(s *Store, corrupt bool) error
 	}{
 		{"load of a gzip layer", func(s *Store, corrupt bool) error {
-			_, err := s.Load(context.Background(), bytes.NewReader(saveArchive(t, "gz:1", gzipped(t, layer, corrupt), layer)))
+			_, err := s.Load(context.Background(), bytes.NewReader(saveArchive(t, "gz:1", tarbuild.Gzip(t, layer, corrupt), layer)))
 			return err
 		}},
 		{"load of a gzip archive", func(s *Store, corrupt bool) error {
-			_, err := s.Load(context.Background(), bytes.NewReader(gzipped(t, saveArchive(t, "gz:1", layer, layer), corrupt)))
+			_, err := s.Load(context.Background(), bytes.NewReader(tarbuild.Gzip(t, saveArchive(t, "gz:1", layer, layer), corrupt)))
 			return err
 		}},
 		{"import of a gzip tar", func(s *Store, corrupt bool) error {
-			_, err := s.Import(context.Background(), bytes.NewReader(gzipped(t, layer, corrupt)), "gz:1", nil)
+			_, err := s.Import(context.Background(), bytes.NewReader(tarbuild.Gzip(t, layer, corrupt)), "gz:1", nil)
 			return err
 		}},
 	}

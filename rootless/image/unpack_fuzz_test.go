@@ -3,16 +3,14 @@ package image
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
-	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"warren/internal/treesnap"
 )
 
 // canaryMark in a seed's names and link targets stands for the canary
@@ -40,13 +38,13 @@ func FuzzUnpack(f *testing.F) {
 				removeAll(p)
 			}
 		}()
-		before := snapshotOutside(t, outer, targets)
+		before := treesnap.Take(outer, targets...)
 		_, rawErr := unpackLayer(bytes.NewReader(data), targets[0])
 		if marked, ok := replaceMark(data, canary); ok {
 			_, _ = unpackLayer(bytes.NewReader(marked), targets[1])
 		}
-		after := snapshotOutside(t, outer, targets)
-		if diff := diffSnapshots(before, after); diff != "" {
+		after := treesnap.Take(outer, targets...)
+		if diff := treesnap.Diff(before, after); diff != "" {
 			t.Fatalf("unpack (error %v) changed files outside the layer:\n%s", rawErr, diff)
 		}
 	})
@@ -103,54 +101,4 @@ func replaceMark(data []byte, canary string) ([]byte, bool) {
 		return nil, false
 	}
 	return out.Bytes(), true
-}
-
-// snapshotOutside records every path under root except the skipped
-// folders' contents, without following symlinks.
-func snapshotOutside(t *testing.T, root string, skip []string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		for _, s := range skip {
-			if p == s {
-				out[p] = "(layer)"
-				return filepath.SkipDir
-			}
-		}
-		if err != nil {
-			out[p] = "error: " + err.Error()
-			return nil
-		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			out[p] = "error: " + err.Error()
-			return nil
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		line := fmt.Sprintf("%v %d:%d size=%d mtime=%d", fi.Mode(), st.Uid, st.Gid, fi.Size(), fi.ModTime().UnixNano())
-		if fi.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			line += fmt.Sprintf(" sha256=%x err=%v", sha256.Sum256(data), err)
-		}
-		out[p] = line
-		return nil
-	})
-	return out
-}
-
-func diffSnapshots(before, after map[string]string) string {
-	var b strings.Builder
-	for p, was := range before {
-		if now, ok := after[p]; !ok {
-			fmt.Fprintf(&b, "removed %s (%s)\n", p, was)
-		} else if now != was {
-			fmt.Fprintf(&b, "changed %s: %s → %s\n", p, was, now)
-		}
-	}
-	for p, now := range after {
-		if _, ok := before[p]; !ok {
-			fmt.Fprintf(&b, "new %s (%s)\n", p, now)
-		}
-	}
-	return b.String()
 }

@@ -13,47 +13,28 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"warren/internal/tarbuild"
 	"warren/internal/testenv"
 )
 
 // entry is a tar entry for layerTar.
-type entry struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-}
+type entry = tarbuild.Entry
 
 func file(name, body string) entry {
-	return entry{name: name, body: body, typ: tar.TypeReg, mode: 0o644}
+	return entry{Name: name, Body: body, Type: tar.TypeReg, Mode: 0o644}
 }
-func dir(name string) entry { return entry{name: name, typ: tar.TypeDir, mode: 0o755} }
+func dir(name string) entry { return entry{Name: name, Type: tar.TypeDir, Mode: 0o755} }
 func symlink(name, to string) entry {
-	return entry{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
+	return entry{Name: name, Link: to, Type: tar.TypeSymlink, Mode: 0o777}
 }
 func hardlink(name, to string) entry {
-	return entry{name: name, link: to, typ: tar.TypeLink, mode: 0o644}
+	return entry{Name: name, Link: to, Type: tar.TypeLink, Mode: 0o644}
 }
 
 var testTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func layerTar(t *testing.T, entries ...entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link,
-			Size: int64(len(e.body)), ModTime: testTime, Uid: 0, Gid: 0, Format: tar.FormatPAX}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(e.body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return tarbuild.Layer(t, testTime, entries...)
 }
 
 func TestClassifyWhiteout(t *testing.T) {
@@ -114,9 +95,9 @@ func TestUnpackLayer(t *testing.T) {
 		file("bin/busybox", "BB"),
 		hardlink("bin/sh", "bin/busybox"),
 		symlink("bin/ls", "/bin/busybox"),
-		entry{name: "bin/tool", body: "x", typ: tar.TypeReg, mode: 0o4755},
+		entry{Name: "bin/tool", Body: "x", Type: tar.TypeReg, Mode: 0o4755},
 		file("etc/implied/parent", "p"),
-		entry{name: "ro/", typ: tar.TypeDir, mode: 0o555},
+		entry{Name: "ro/", Type: tar.TypeDir, Mode: 0o555},
 		file("ro/f", "in a read-only folder"),
 	)
 	size, err := unpackLayer(bytes.NewReader(data), root)
@@ -297,7 +278,7 @@ func BenchmarkUnpackLayer(b *testing.B) {
 func TestUnpackRepeatedFolder(t *testing.T) {
 	root := t.TempDir()
 	later := testTime.Add(time.Hour)
-	data := layerTar(t, entry{name: "d/", typ: tar.TypeDir, mode: 0o700}, file("d/f", "x"))
+	data := layerTar(t, entry{Name: "d/", Type: tar.TypeDir, Mode: 0o700}, file("d/f", "x"))
 	var buf bytes.Buffer
 	buf.Write(data[:len(data)-1024]) // drop the end blocks, append one more entry
 	tw := tar.NewWriter(&buf)
