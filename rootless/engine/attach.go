@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/term"
 
 	"warren/rootless/api"
@@ -19,6 +20,7 @@ func (e *Engine) ContainerAttach(ctx context.Context, name string, opts api.Atta
 	if err != nil {
 		return nil, err
 	}
+	c.event(eventtypes.ActionAttach)
 	stdout, stderr := opts.Stdout, opts.Stderr
 	if c.rec.Config.Tty && stderr == nil {
 		stderr = stdout // a tty has one stream

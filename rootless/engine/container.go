@@ -14,6 +14,7 @@ import (
 
 	"warren/internal/atomicfile"
 	"warren/portfwd"
+	"warren/rootless/events"
 )
 
 // record is what is persisted of a container, in <data>/containers/<id>/config.json.
@@ -82,7 +83,8 @@ func (s state) alive() bool { return s.running() || s.Status == container.StateR
 type Container struct {
 	mu  sync.Mutex
 	rec record
-	dir string // immutable
+	dir string      // immutable
+	bus *events.Bus // immutable: where its events go
 
 	proc     process
 	pub      *portfwd.Published // the run's host ports
