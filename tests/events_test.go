@@ -57,6 +57,13 @@ func TestEventsContainerLifecycle(t *testing.T) {
 		if !regexp.MustCompile(line).MatchString(out) {
 			t.Errorf("default line %q does not match %s", out, line)
 		}
+		// The CLIs turn durations and dates into unix seconds; json is
+		// {{json .}}.
+		until := time.Now().Add(time.Second).Format(time.RFC3339Nano)
+		out = c.mustRun(t, "events", "--since", "10m", "--until", until, "--filter", "container="+name, "--filter", "event=create", "--format", "json")
+		if !strings.Contains(out, `"Type":"container","Action":"create","Actor":{"ID":"`) || len(strings.Split(strings.TrimSpace(out), "\n")) != 1 {
+			t.Errorf("--since 10m --until <RFC 3339> --format json printed %q", out)
+		}
 	})
 }
 
