@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
 
@@ -144,4 +146,29 @@ func TestEventTime(t *testing.T) {
 			t.Errorf("eventTime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzEventTime: no input panics, a refusal is a one-line 400, and what is
+// accepted as "secs.frac" comes back as the same instant.
+func FuzzEventTime(f *testing.F) {
+	for _, s := range []string{"1717000000", "1717000000.5", "-1", "1.000000001", "1.x", "1e3", " 1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := eventTime("since", s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") || !errdefs.IsInvalidArgument(err) {
+				t.Errorf("eventTime(%q) error %q is not a one-line invalid argument", s, err)
+			}
+			return
+		}
+		secs, frac, _ := strings.Cut(s, ".")
+		if len(frac) == 9 && strings.Trim(frac, "0123456789") == "" {
+			sec, _ := strconv.ParseInt(secs, 10, 64)
+			nsec, _ := strconv.ParseInt(frac, 10, 64)
+			if got.Unix() != sec || int64(got.Nanosecond()) != nsec {
+				t.Errorf("eventTime(%q) = %d.%09d", s, got.Unix(), got.Nanosecond())
+			}
+		}
+	})
 }
