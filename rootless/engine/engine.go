@@ -306,4 +306,5 @@ func (e *Engine) Shutdown(ctx context.Context, maxWait time.Duration) {
 	}
 	wg.Wait()
 	e.wg.Wait()
+	e.events.Close() // the event streams end with the engine
 }

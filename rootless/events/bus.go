@@ -28,11 +28,12 @@ type Message struct {
 
 // Bus publishes events to subscribers and keeps the recent ones.
 type Bus struct {
-	mu   sync.Mutex // guards all below; held only for memory work, never I/O
-	ring []Message  // the last Limit events, oldest first
-	subs map[*Subscription]struct{}
-	last int64 // TimeNano of the newest event: times never go back
-	now  func() time.Time
+	mu     sync.Mutex // guards all below; held only for memory work, never I/O
+	ring   []Message  // the last Limit events, oldest first
+	subs   map[*Subscription]struct{}
+	last   int64 // TimeNano of the newest event: times never go back
+	closed bool  // the engine stopped: no new subscribers
+	now    func() time.Time
 }
 
 // New returns an empty bus.
@@ -97,6 +98,10 @@ func (b *Bus) Subscribe(since, until time.Time, include func(Message) bool) ([]M
 	s.C = s.c
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		close(s.c)
+		return nil, s
+	}
 	var past []Message
 	if !since.IsZero() || !until.IsZero() {
 		for _, m := range b.ring {
@@ -126,6 +131,17 @@ func (b *Bus) dropLocked(s *Subscription) {
 	if _, ok := b.subs[s]; ok {
 		delete(b.subs, s)
 		close(s.c)
+	}
+}
+
+// Close ends every subscription, and those made later at once, so the
+// streams they feed end when the engine stops.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	for s := range b.subs {
+		b.dropLocked(s)
 	}
 }
 

@@ -201,3 +201,22 @@ func BenchmarkLogTenSubscribers(b *testing.B) {
 		logStart(bus, "c")
 	}
 }
+
+func TestCloseEndsSubscriptions(t *testing.T) {
+	b := New()
+	_, s := b.Subscribe(time.Time{}, time.Time{}, nil)
+	b.Close()
+	if _, ok := <-s.C; ok {
+		t.Fatal("subscription still open after Close")
+	}
+	s.Close()
+	_, late := b.Subscribe(time.Time{}, time.Time{}, nil)
+	if _, ok := <-late.C; ok {
+		t.Fatal("a subscription made after Close is open")
+	}
+	late.Close()
+	logStart(b, "after") // still no panic, nothing to send to
+	if n := b.Subscribers(); n != 0 {
+		t.Fatalf("%d subscribers after Close", n)
+	}
+}
