@@ -199,3 +199,43 @@ func TestEventsBadInput(t *testing.T) {
 		}
 	})
 }
+
+// A follow ends, with status 0, when the daemon stops: the stream is
+// closed by the engine, not cut by the server's shutdown.
+func TestEventsEndWithDaemon(t *testing.T) {
+	t.Parallel()
+	d := startOwnDaemon(t)
+	for _, c := range []struct{ name, bin string }{{"warren", suite.bin}, {"docker", suite.docker}} {
+		if c.bin == "" {
+			requireDocker(t)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, c.bin, "events", "--since", "0", "--filter", "event=start", "--format", "{{.Action}} "+c.name)
+		cmd.Env = d.env
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}()
+		d.mustRun(t, "run", "--rm", "busybox", "true")
+		// The start line says this follow is subscribed.
+		if line, err := bufio.NewReader(out).ReadString('\n'); line != "start "+c.name+"\n" {
+			t.Fatalf("%s events printed %q (%v)", c.name, line, err)
+		}
+		defer func(cmd *exec.Cmd) {
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("%s events after the daemon stopped: %v", c.name, err)
+			}
+		}(cmd)
+	}
+	if err := d.proc.stop(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
