@@ -39,7 +39,7 @@ func TestEventsContainerLifecycle(t *testing.T) {
 	bothCLIs(t, func(t *testing.T, c cli) {
 		name := container(t)
 		t0 := unixNow()
-		c.mustRun(t, "run", "-d", "--name", name, "busybox", "sh", "-c", "exit 3")
+		id := strings.TrimSpace(c.mustRun(t, "run", "-d", "--name", name, "busybox", "sh", "-c", "exit 3"))
 		c.mustRun(t, "wait", name)
 		c.mustRun(t, "rm", name)
 		t1 := unixNow()
@@ -56,6 +56,14 @@ func TestEventsContainerLifecycle(t *testing.T) {
 		line := `^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}(Z|[+-]\d\d:\d\d) container die [0-9a-f]{64} \(execDuration=\d+, exitCode=3, image=busybox, name=` + regexp.QuoteMeta(name) + `\)\n$`
 		if !regexp.MustCompile(line).MatchString(out) {
 			t.Errorf("default line %q does not match %s", out, line)
+		}
+		// The bridge's connect and disconnect name the container.
+		out = c.mustRun(t, "events", "--since", t0, "--until", t1, "--filter", "type=network", "--filter", "network=bridge",
+			"--format", "{{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.Attributes.container}}")
+		for _, want := range []string{"connect bridge bridge " + id, "disconnect bridge bridge " + id} {
+			if !containsLine(out, want) {
+				t.Errorf("no %q in:\n%s", want, out)
+			}
 		}
 		// The CLIs turn durations and dates into unix seconds; json is
 		// {{json .}}.
