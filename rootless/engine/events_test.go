@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"warren/rootless/api"
+	"warren/rootless/events"
 )
 
 // eventLines are the engine's events so far as "type action attrs", the
@@ -148,3 +149,35 @@ type nopProgress struct{}
 
 func (nopProgress) Stream(string)                       {}
 func (nopProgress) Status(string, string, int64, int64) {}
+
+// A policy restart is die then start, with no restart event (moby's
+// monitor); update sends update.
+func TestPolicyRestartAndUpdateEvents(t *testing.T) {
+	e, _, _ := newTestEngine(t)
+	ctx := context.Background()
+	id := create(t, e, "job", container.Config{Cmd: []string{"fail"}},
+		&container.HostConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyOnFailure, MaximumRetryCount: 1}})
+	past, sub := e.events.Subscribe(time.Unix(1, 0), time.Time{}, func(m events.Message) bool { return m.Actor.ID == id })
+	defer sub.Close()
+	if err := e.ContainerStart(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range past {
+		got = append(got, string(m.Action))
+	}
+	for dies := 0; dies < 2; {
+		m := <-sub.C
+		got = append(got, string(m.Action))
+		if m.Action == "die" {
+			dies++
+		}
+	}
+	if _, err := e.ContainerUpdate(ctx, id, &container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled}}); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, string((<-sub.C).Action))
+	if want := "create start die start die update"; strings.Join(got, " ") != want {
+		t.Fatalf("events %q, want %s", got, want)
+	}
+}
