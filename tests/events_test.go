@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -246,4 +247,28 @@ func TestEventsEndWithDaemon(t *testing.T) {
 	if err := d.proc.stop(30 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A restart policy's restart is die then start, without a restart event;
+// docker restart sends one.
+func TestEventsRestarts(t *testing.T) {
+	t.Parallel()
+	bothCLIs(t, func(t *testing.T, c cli) {
+		name := container(t)
+		t0 := unixNow()
+		c.mustRun(t, "run", "-d", "--name", name, "--restart", "on-failure:1", "busybox", "sh", "-c", "exit 2")
+		waitFor(t, 30*time.Second, name+" to have restarted once and exited", func() bool {
+			out, _, code := warren(t, "inspect", "-f", "{{.State.Status}} {{.RestartCount}}", name)
+			return code == 0 && strings.TrimSpace(out) == "exited 1"
+		})
+		c.mustRun(t, "restart", name)
+		t1 := unixNow()
+		out := c.mustRun(t, "events", "--since", t0, "--until", t1, "--filter", "container="+name, "--format", "{{.Action}}")
+		// The restart stops nothing (the container had exited) and starts
+		// it; its exit may come before or after the restart event.
+		got := strings.Fields(out)
+		if len(got) < 6 || strings.Join(got[:6], " ") != "create start die start die start" || !slices.Contains(got[6:], "restart") {
+			t.Errorf("events %q, want create start die start die start, then restart", got)
+		}
+	})
 }
