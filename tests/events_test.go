@@ -51,6 +51,9 @@ func TestEventsContainerLifecycle(t *testing.T) {
 			"container die name="+name+" image=busybox exitCode=3",
 			"container destroy name="+name+" image=busybox exitCode=",
 		)
+		if sys := c.mustRun(t, "system", "events", "--since", t0, "--until", t1, "--filter", "container="+name, "--format", eventFormat); sys != out {
+			t.Errorf("system events printed %q, events %q", sys, out)
+		}
 		// The default line: local time with nanoseconds, type, action,
 		// ID, then the attributes sorted by key.
 		out = c.mustRun(t, "events", "--since", t0, "--until", t1, "--filter", "container="+name, "--filter", "event=die")
