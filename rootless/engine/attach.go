@@ -65,6 +65,7 @@ func (c *Container) copyStdin(r io.Reader) (detached bool) {
 	w := c.stdin.writer()
 	_, err := io.Copy(w, r)
 	if errors.As(err, new(term.EscapeError)) {
+		c.event(eventtypes.ActionDetach)
 		return true
 	}
 	if err == nil && c.rec.Config.StdinOnce {

@@ -76,7 +76,8 @@ func (c *Container) killed(sig syscall.Signal) {
 
 // execEvent is an exec's event on its container: exec_create and
 // exec_start carry the command ("exec_start: sh -c ls", with moby's
-// trailing space when there are no arguments), exec_die its exit code.
+// trailing space when there are no arguments), exec_die its exit code;
+// exec_detach has only the exec's ID.
 func (e *Engine) execEvent(x *execConfig, action eventtypes.Action, kv ...string) {
 	e.mu.Lock()
 	c := e.byID[x.containerID]
@@ -84,7 +85,7 @@ func (e *Engine) execEvent(x *execConfig, action eventtypes.Action, kv ...string
 	if c == nil {
 		return
 	}
-	if action != eventtypes.ActionExecDie {
+	if action == eventtypes.ActionExecCreate || action == eventtypes.ActionExecStart {
 		action = eventtypes.Action(string(action) + ": " + x.req.Cmd[0] + " " + strings.Join(x.req.Cmd[1:], " "))
 	}
 	c.event(action, append([]string{"execID", x.id}, kv...)...)

@@ -55,7 +55,7 @@ func TestContainerLifecycleEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ExecStart(ctx, execID, false, api.Streams{Stdout: io.Discard, Stderr: io.Discard}); err != nil {
+	if err := e.ExecStart(ctx, execID, api.ExecStartOptions{Streams: api.Streams{Stdout: io.Discard, Stderr: io.Discard}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.ContainerStop(ctx, "web", "", nil); err != nil {

@@ -218,6 +218,7 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams, detached chan<
 				}
 				_, err := io.Copy(con, term.NewEscapeProxy(s.Stdin, keys))
 				if errors.As(err, new(term.EscapeError)) {
+					e.execEvent(x, eventtypes.ActionExecDetach)
 					close(detached)
 				}
 			}()
