@@ -152,7 +152,7 @@ func commands() []*cli.Command {
 		execCommand(), waitCommand(), portCommand(), containerCommand(),
 		imagesCommand(), imageCommand(), loadCommand(), saveCommand(), importCommand(),
 		pullCommand(), tagCommand(), rmiCommand(),
-		versionCommand(), infoCommand(), systemCommand(), daemonCommand(),
+		eventsCommand(), versionCommand(), infoCommand(), systemCommand(), daemonCommand(),
 		setupCommand(), completionCommand(),
 	}
 }

@@ -101,6 +101,7 @@ var examples = map[string][]string{
 	"exec":    {"warren exec -it web sh", "warren exec -e DEBUG=1 web env"},
 	"ps":      {"warren ps -a", "warren ps -q --filter status=exited", "warren ps --format '{{.Names}}\\t{{.Status}}'"},
 	"logs":    {"warren logs -f --tail 10 web"},
+	"events":  {"warren events --filter container=web", "warren events --since 10m --until 1m --format '{{json .}}'"},
 	"inspect": {"warren inspect web", "warren inspect -f '{{.NetworkSettings.IPAddress}}' web"},
 	"port":    {"warren port web", "warren port web 80/tcp"},
 	"rm":      {"warren rm -f web", "warren rm $(warren ps -aq --filter status=exited)"},

@@ -23,10 +23,12 @@ import (
 func systemCommand() *cli.Command {
 	info := infoCommand()
 	info.UsageText = "warren system info [OPTIONS]"
+	events := eventsCommand()
+	events.UsageText = "warren system events [OPTIONS]"
 	return &cli.Command{
 		Name: "system", Usage: "Manage warren",
 		UsageText:   "warren system COMMAND",
-		Subcommands: []*cli.Command{info, resetCommand()},
+		Subcommands: []*cli.Command{events, info, resetCommand()},
 	}
 }
 

@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
+
+	"warren/rootless/events"
 )
 
 // Backend is what the HTTP layer needs from the engine. Errors carry their
@@ -76,6 +79,12 @@ type Backend interface {
 	// ImagePrune deletes the unused images the filters match (dangling
 	// ones only unless dangling=false).
 	ImagePrune(ctx context.Context, filters map[string][]string) (image.PruneReport, error)
+
+	// SubscribeEvents checks the events filters and subscribes: the kept
+	// events between since and until (zero: unbounded; none kept are given
+	// when both are zero) that the filters take, then live ones on the
+	// subscription, which the caller closes.
+	SubscribeEvents(ctx context.Context, since, until time.Time, filters map[string][]string) ([]events.Message, *events.Subscription, error)
 }
 
 // Streams are the client's ends of a process's standard streams; nil means

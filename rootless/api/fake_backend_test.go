@@ -10,12 +10,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/system"
+
+	"warren/rootless/events"
+	"warren/rootless/filters"
 )
 
 // fakeBackend is an in-memory engine whose containers run a tiny command
@@ -38,6 +42,7 @@ type fakeBackend struct {
 	waitCanceled chan struct{}
 	// waitStarted receives when a wait is registered.
 	waitStarted chan struct{}
+	bus         *events.Bus
 }
 
 type fakeContainer struct {
@@ -62,6 +67,7 @@ func newFakeBackend() *fakeBackend {
 		execs:        map[string]*fakeExec{},
 		waitCanceled: make(chan struct{}, 16),
 		waitStarted:  make(chan struct{}, 64),
+		bus:          events.New(),
 	}
 }
 
@@ -423,4 +429,13 @@ func (f *fakeBackend) ImageTag(context.Context, string, string) error { return n
 
 func (f *fakeBackend) ImageRemove(_ context.Context, name string, _, _ bool) ([]image.DeleteResponse, error) {
 	return []image.DeleteResponse{{Untagged: name}}, nil
+}
+
+func (f *fakeBackend) SubscribeEvents(_ context.Context, since, until time.Time, args map[string][]string) ([]events.Message, *events.Subscription, error) {
+	ef, err := filters.ParseEvents(args)
+	if err != nil {
+		return nil, nil, err
+	}
+	past, sub := f.bus.Subscribe(since, until, func(m events.Message) bool { return ef.Include(m.Message) })
+	return past, sub, nil
 }

@@ -50,6 +50,7 @@ func NewHandler(b Backend) http.Handler {
 		{http.MethodGet, "/images/get"}:         s.imageSave,
 		{http.MethodPost, "/containers/prune"}:  s.containerPrune,
 		{http.MethodPost, "/images/prune"}:      s.imagePrune,
+		{http.MethodGet, "/events"}:             s.events,
 	}
 	s.objects = map[string]map[route]handlerFunc{
 		"containers": {

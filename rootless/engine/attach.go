@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/term"
 
 	"warren/rootless/api"
@@ -19,6 +20,7 @@ func (e *Engine) ContainerAttach(ctx context.Context, name string, opts api.Atta
 	if err != nil {
 		return nil, err
 	}
+	c.event(eventtypes.ActionAttach)
 	stdout, stderr := opts.Stdout, opts.Stderr
 	if c.rec.Config.Tty && stderr == nil {
 		stderr = stdout // a tty has one stream
@@ -63,6 +65,7 @@ func (c *Container) copyStdin(r io.Reader) (detached bool) {
 	w := c.stdin.writer()
 	_, err := io.Copy(w, r)
 	if errors.As(err, new(term.EscapeError)) {
+		c.event(eventtypes.ActionDetach)
 		return true
 	}
 	if err == nil && c.rec.Config.StdinOnce {

@@ -14,6 +14,7 @@ import (
 
 	"warren/internal/atomicfile"
 	"warren/portfwd"
+	"warren/rootless/events"
 )
 
 // record is what is persisted of a container, in <data>/containers/<id>/config.json.
@@ -73,8 +74,9 @@ func (s state) alive() bool { return s.running() || s.Status == container.StateR
 //     while a container's mu is held (run1 makes an endpoint ID), never the
 //     other way round: under Engine.mu nothing else is locked, so lookups
 //     never wait for a start.
-//   - An exec's mu and the stream locks (fanout, logFile, stdinMux) are
-//     leaves: taken alone or under a container's mu, with nothing under them.
+//   - An exec's mu, the stream locks (fanout, logFile, stdinMux) and the
+//     event bus's are leaves: taken alone or under a container's mu, with
+//     nothing under them.
 //   - The image store never calls the engine's layer-in-use hook (which
 //     takes Engine.mu) while holding its own lock.
 //   - The Network and the port Publisher are called with a container's mu
@@ -82,7 +84,8 @@ func (s state) alive() bool { return s.running() || s.Status == container.StateR
 type Container struct {
 	mu  sync.Mutex
 	rec record
-	dir string // immutable
+	dir string      // immutable
+	bus *events.Bus // immutable: where its events go
 
 	proc     process
 	pub      *portfwd.Published // the run's host ports

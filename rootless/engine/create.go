@@ -13,6 +13,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 
 	"warren/rootless/image"
@@ -93,6 +94,7 @@ func (e *Engine) ContainerCreate(ctx context.Context, name string, req *containe
 	e.mu.Lock()
 	e.byID[id] = c
 	e.mu.Unlock()
+	c.event(eventtypes.ActionCreate)
 	if warnings == nil {
 		warnings = []string{}
 	}
@@ -121,6 +123,7 @@ func (e *Engine) createFiles(id, name string, cfg *container.Config, hc *contain
 		Links: links,
 	}
 	c := newContainer(rec, dir)
+	c.bus = e.events
 	for _, d := range []string{c.upperDir(), c.workDir(), c.rootfsDir()} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create container folder: %w", err)

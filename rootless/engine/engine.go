@@ -24,6 +24,7 @@ import (
 
 	"warren/internal/config"
 	"warren/rootless/api"
+	"warren/rootless/events"
 	"warren/rootless/names"
 )
 
@@ -39,6 +40,7 @@ type Engine struct {
 	root    string // <data>/containers
 	images  ImageStore
 	run     runner
+	events  *events.Bus
 
 	mu    sync.Mutex // guards the index below; never held during I/O; lock order at Container
 	byID  map[string]*Container
@@ -66,6 +68,9 @@ func New(cfg config.Config, deps Deps) (*Engine, error) {
 	if deps.runner == nil {
 		deps.runner = realRunner{}
 	}
+	if deps.Events == nil {
+		deps.Events = events.New()
+	}
 	e := &Engine{
 		network:      deps.Network,
 		ports:        deps.Ports,
@@ -74,6 +79,7 @@ func New(cfg config.Config, deps Deps) (*Engine, error) {
 		root:         filepath.Join(cfg.DataDir, "containers"),
 		images:       deps.Images,
 		run:          deps.runner,
+		events:       deps.Events,
 		byID:         map[string]*Container{},
 		names:        map[string]string{},
 		execs:        map[string]*execConfig{},
@@ -125,6 +131,7 @@ func (e *Engine) restore() error {
 			continue
 		}
 		c := newContainer(rec, dir)
+		c.bus = e.events
 		if rec.State.running() {
 			c.rec.State = state{Status: container.StateExited, ExitCode: exitedWithDaemon,
 				StartedAt: rec.State.StartedAt, FinishedAt: time.Now().UTC()}
@@ -299,4 +306,5 @@ func (e *Engine) Shutdown(ctx context.Context, maxWait time.Duration) {
 	}
 	wg.Wait()
 	e.wg.Wait()
+	e.events.Close() // the event streams end with the engine
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/term"
 
 	"warren/rootless/api"
@@ -89,6 +91,7 @@ func (e *Engine) ExecCreate(ctx context.Context, name string, req *container.Exe
 	e.execs[x.id] = x
 	e.mu.Unlock()
 	c.addExec(x.id)
+	e.execEvent(x, eventtypes.ActionExecCreate)
 	return x.id, nil
 }
 
@@ -155,6 +158,7 @@ func (e *Engine) ExecStart(ctx context.Context, execID string, opts api.ExecStar
 	if size != nil {
 		x.spec.ConsoleSize = [2]uint16{uint16(size[0]), uint16(size[1])}
 	}
+	e.execEvent(x, eventtypes.ActionExecStart)
 	proc, err := e.run.Exec(pid, &x.spec)
 	if err != nil {
 		x.ended(nil, sandbox.ExitCode(err))
@@ -214,6 +218,7 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams, detached chan<
 				}
 				_, err := io.Copy(con, term.NewEscapeProxy(s.Stdin, keys))
 				if errors.As(err, new(term.EscapeError)) {
+					e.execEvent(x, eventtypes.ActionExecDetach)
 					close(detached)
 				}
 			}()
@@ -227,6 +232,7 @@ func (e *Engine) runExec(x *execConfig, p process, s api.Streams, detached chan<
 	}
 	code, _ := p.Wait()
 	copiers.Wait()
+	e.execEvent(x, eventtypes.ActionExecDie, "exitCode", strconv.Itoa(code))
 	x.ended(p, code)
 }
 

@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	eventtypes "github.com/moby/moby/api/types/events"
 	imagetypes "github.com/moby/moby/api/types/image"
 
 	"warren/rootless/api"
 	"warren/rootless/filters"
+	"warren/rootless/image"
 	"warren/rootless/names"
 )
 
@@ -61,6 +63,7 @@ func (e *Engine) ImageLoad(ctx context.Context, r io.Reader, progress api.Progre
 	if err != nil {
 		return err
 	}
+	e.loaded(lines)
 	for _, l := range lines {
 		progress.Stream(l + "\n")
 	}
@@ -72,6 +75,9 @@ func (e *Engine) ImagePull(ctx context.Context, ref string, progress api.Progres
 	_, err := e.images.Pull(ctx, ref, func(id, status string, current, total int64) {
 		progress.Status(id, status, current, total)
 	})
+	if err == nil {
+		e.pulled(ref)
+	}
 	return err
 }
 
@@ -82,17 +88,29 @@ func (e *Engine) ImageImport(ctx context.Context, r io.Reader, ref string, chang
 	if err != nil {
 		return "", err
 	}
+	if ref != "" {
+		e.tagged(ref)
+	}
+	e.imageEvent(eventtypes.ActionImport, img.ID, img.ID)
 	return img.ID, nil
 }
 
 // ImageSave writes refs as one docker save tarball.
 func (e *Engine) ImageSave(ctx context.Context, refs []string, w io.Writer) error {
-	return e.images.Save(ctx, refs, w)
+	if err := e.images.Save(ctx, refs, w); err != nil {
+		return err
+	}
+	e.imagesEvent(eventtypes.ActionSave, refs...)
+	return nil
 }
 
 // ImageTag is docker tag.
 func (e *Engine) ImageTag(ctx context.Context, source, target string) error {
-	return e.images.Tag(source, target)
+	if err := e.images.Tag(source, target); err != nil {
+		return err
+	}
+	e.tagged(target)
+	return nil
 }
 
 // ImageRemove is docker rmi. noPrune has nothing to keep: warren's images
@@ -103,19 +121,30 @@ func (e *Engine) ImageRemove(ctx context.Context, name string, force, noPrune bo
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkImageRemove(name, img, force); err != nil {
+		return nil, err
+	}
+	records, err := e.images.Remove(name, force)
+	e.removed(img.ID, records)
+	return records, err
+}
+
+// checkImageRemove refuses an rmi of an image a container uses, as
+// Docker does.
+func (e *Engine) checkImageRemove(name string, img *image.Image, force bool) error {
 	user, running := e.containerUsing(img.ID)
 	if user == "" {
-		return e.images.Remove(name, force)
+		return nil
 	}
 	byID := strings.HasPrefix(img.ID, name) || strings.HasPrefix(strings.TrimPrefix(img.ID, "sha256:"), name)
 	if !byID && !singleReference(img.RepoTags, img.RepoDigests) {
 		// Only a name goes and the image keeps another: Docker allows it.
-		return e.images.Remove(name, force)
+		return nil
 	}
 	if !force || byID {
-		return nil, errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
+		return errdefs.ErrConflict.WithMessage(imageInUse(name, byID, running, user, img.ID))
 	}
-	return e.images.Remove(name, force)
+	return nil
 }
 
 // singleReference is Docker's isSingleReference: the image has at most one

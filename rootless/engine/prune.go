@@ -9,6 +9,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 	imagetypes "github.com/moby/moby/api/types/image"
 
 	"warren/rootless/filters"
@@ -58,6 +59,7 @@ func (e *Engine) ContainerPrune(ctx context.Context, args map[string][]string) (
 		rep.ContainersDeleted = append(rep.ContainersDeleted, s.rec.ID)
 		rep.SpaceReclaimed += uint64(size)
 	}
+	e.pruned(eventtypes.ContainerEventType, rep.SpaceReclaimed)
 	return rep, nil
 }
 
@@ -85,6 +87,7 @@ func (e *Engine) ImagePrune(ctx context.Context, args map[string][]string) (imag
 			continue
 		}
 		records, freed, err := e.images.Delete(img.ID)
+		e.removed(img.ID, records)
 		if err != nil {
 			log.Printf("engine: prune image %s: %v", img.ID, err)
 			continue
@@ -92,5 +95,6 @@ func (e *Engine) ImagePrune(ctx context.Context, args map[string][]string) (imag
 		rep.ImagesDeleted = append(rep.ImagesDeleted, records...)
 		rep.SpaceReclaimed += uint64(freed)
 	}
+	e.pruned(eventtypes.ImageEventType, rep.SpaceReclaimed)
 	return rep, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+	eventtypes "github.com/moby/moby/api/types/events"
 
 	"warren/rootless/api"
 )
@@ -52,6 +53,7 @@ func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
 	}
 	if running {
 		proc.Signal(syscall.SIGKILL)
+		c.killed(syscall.SIGKILL)
 		select {
 		case <-exited:
 		case <-time.After(forceStopTimeout):
@@ -71,6 +73,7 @@ func (e *Engine) remove(ctx context.Context, c *Container, force bool) error {
 		}
 	}
 	e.mu.Unlock()
+	c.event(eventtypes.ActionDestroy)
 	c.finishRemove()
 	return nil
 }

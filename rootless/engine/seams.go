@@ -14,6 +14,7 @@ import (
 
 	"warren/netstack"
 	"warren/portfwd"
+	"warren/rootless/events"
 	"warren/rootless/hostproc"
 	"warren/rootless/image"
 	"warren/rootless/sandbox"
@@ -92,9 +93,10 @@ type Ports interface {
 // daemon's Config; unit tests pass fakes.
 type Deps struct {
 	Images  ImageStore
-	Network Network // nil: containers get loopback only
-	Ports   Ports   // nil: nothing is published
-	runner  runner  // package sandbox unless a test sets one
+	Network Network     // nil: containers get loopback only
+	Ports   Ports       // nil: nothing is published
+	Events  *events.Bus // nil: a bus of its own
+	runner  runner      // package sandbox unless a test sets one
 }
 
 // Endpoint is a container's address on the bridge.

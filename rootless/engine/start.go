@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 
 	"warren/portfwd"
 	"warren/rootless/sandbox"
@@ -164,6 +166,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 		}
 		u.push(func() { e.detach(c.rec.ID, ep) })
 		ep.ID = e.newID()
+		e.networkEvent(eventtypes.ActionConnect, c.rec.ID)
 		e.allowLinks(ep.IP, sources)
 		if e.ports != nil {
 			cfg, hc := c.rec.Config, c.rec.HostConfig
@@ -183,6 +186,7 @@ func (e *Engine) run1(ctx context.Context, c *Container, target netTarget, sourc
 		return err // the init exits by itself after reporting it
 	}
 	c.setRunningLocked(proc, proc.HostPid(), ep, pub)
+	c.event(eventtypes.ActionStart)
 	e.wg.Add(1)
 	go e.monitor(c, proc, copiers, ep)
 	return nil
@@ -282,6 +286,7 @@ func (e *Engine) detach(id string, ep *Endpoint) {
 	if err := e.network.Detach(id); err != nil {
 		log.Printf("engine: detach %s: %v", id[:12], err)
 	}
+	e.networkEvent(eventtypes.ActionDisconnect, id)
 }
 
 // copyOutput starts the goroutines that drain the process's output into
@@ -386,6 +391,8 @@ func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout
 		return errdefs.ErrNotModified.WithMessage("container already stopped")
 	}
 	proc.Signal(sig) // an error means it is already gone; exited says so
+	c.killed(sig)
+	defer c.eventIfExited(exited, eventtypes.ActionStop)
 	var expire <-chan time.Time
 	if timeout >= 0 {
 		t := time.NewTimer(time.Duration(timeout) * time.Second)
@@ -401,6 +408,7 @@ func (e *Engine) stop(ctx context.Context, c *Container, sigName string, timeout
 	}
 	c.stopRequested(syscall.SIGKILL, e.quitting()) // this run is not restarted
 	proc.Signal(syscall.SIGKILL)
+	c.killed(syscall.SIGKILL)
 	select {
 	case <-exited:
 		return nil
@@ -418,7 +426,11 @@ func (e *Engine) ContainerRestart(ctx context.Context, name, signal string, time
 	if err := e.stop(ctx, c, signal, stopTimeout(c.rec.Config, timeout)); err != nil && !errdefs.IsNotModified(err) {
 		return err
 	}
-	return e.start(ctx, c)
+	if err := e.start(ctx, c); err != nil {
+		return err
+	}
+	c.event(eventtypes.ActionRestart)
+	return nil
 }
 
 // ContainerKill sends a signal (default SIGKILL); with SIGKILL it waits
@@ -445,6 +457,7 @@ func (e *Engine) ContainerKill(ctx context.Context, name, signal string) error {
 	if err := proc.Signal(sig); err != nil {
 		return fmt.Errorf("cannot kill container: %s: %w", name, err)
 	}
+	c.killed(sig)
 	if sig == syscall.SIGKILL {
 		select {
 		case <-exited:
@@ -460,7 +473,11 @@ func (e *Engine) ContainerResize(ctx context.Context, name string, height, width
 	if err != nil {
 		return err
 	}
-	return c.resize(uint16(height), uint16(width))
+	if err := c.resize(uint16(height), uint16(width)); err != nil {
+		return err
+	}
+	c.event(eventtypes.ActionResize, "height", strconv.Itoa(int(height)), "width", strconv.Itoa(int(width)))
+	return nil
 }
 
 func errNotRunning(id string) error {

@@ -170,6 +170,7 @@ func (c *Container) setExited(code int, err error, quitting bool) (plan exitPlan
 			log.Printf("engine: %v", err)
 		}
 	}
+	c.diedLocked(code)
 	c.fireLocked(container.WaitConditionNextExit, code)
 	close(c.exited)
 	plan.autoRemove = c.rec.HostConfig.AutoRemove && !c.removing && !c.removed

@@ -8,6 +8,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	eventtypes "github.com/moby/moby/api/types/events"
 )
 
 // ContainerUpdate is POST /containers/{id}/update. Only the restart
@@ -24,6 +25,7 @@ func (e *Engine) ContainerUpdate(ctx context.Context, name string, req *containe
 			c.rec.ID, strings.Join(set, ", ")))
 	}
 	if req.RestartPolicy.Name == "" {
+		c.event(eventtypes.ActionUpdate)
 		return container.UpdateResponse{}, nil // moby keeps the policy
 	}
 	if err := container.ValidateRestartPolicy(req.RestartPolicy); err != nil {
@@ -32,6 +34,7 @@ func (e *Engine) ContainerUpdate(ctx context.Context, name string, req *containe
 	if err := c.setPolicy(req.RestartPolicy); err != nil {
 		return container.UpdateResponse{}, fmt.Errorf("Cannot update container %s: %w", c.rec.ID, err)
 	}
+	c.event(eventtypes.ActionUpdate)
 	return container.UpdateResponse{}, nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"warren/portfwd"
 	"warren/rootless/api"
 	"warren/rootless/engine"
+	"warren/rootless/events"
 	"warren/rootless/hostproc"
 	"warren/rootless/image"
 )
@@ -96,6 +97,7 @@ func serve(ctx context.Context, cfg config.Config, passed net.Listener) error {
 		Images:  store,
 		Network: bridgeNetwork{b},
 		Ports:   portfwd.NewPublisher(rk.PortManager(), cfg.Ports()),
+		Events:  events.New(),
 	})
 	if err != nil {
 		return err
