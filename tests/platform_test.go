@@ -47,7 +47,7 @@ func TestPullPlatform(t *testing.T) {
 	}
 	want := "warren pulls and imports images of its own platform (linux/" + runtime.GOARCH + ") only, not " + other
 	bothCLIs(t, func(t *testing.T, c cli) {
-		image := ref("test/nocmd")
+		image := ref("test/platform-" + c.name)
 		_, stderr, code := c.run(t, "pull", "--platform", other, image)
 		if code == 0 || !strings.Contains(stderr, want) {
 			t.Errorf("pull --platform %s: exit %d, stderr %q, want %q", other, code, stderr, want)
@@ -58,7 +58,7 @@ func TestPullPlatform(t *testing.T) {
 		c.mustRun(t, "pull", "--platform", "linux/"+runtime.GOARCH, image)
 		c.run(t, "rmi", image)
 	})
-	_, stderr, code := warren(t, "pull", "--all-tags", ref("test/nocmd"))
+	_, stderr, code := warren(t, "pull", "--all-tags", ref("test/platform-warren"))
 	if code == 0 || !strings.Contains(stderr, "does not support --all-tags") {
 		t.Errorf("pull --all-tags: exit %d, stderr %q", code, stderr)
 	}

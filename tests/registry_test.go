@@ -22,6 +22,7 @@ import (
 var registryRepos = []string{
 	"test/pull-warren", "test/pull-docker",
 	"test/auto-warren", "test/auto-docker",
+	"test/platform-warren", "test/platform-docker",
 }
 
 // noCmdRepo holds busybox without Cmd, for the "no command specified" error.
