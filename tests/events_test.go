@@ -36,7 +36,8 @@ func wantLines(t *testing.T, what, got string, want ...string) {
 // because until is past, and each event carries name, image and (die)
 // exitCode.
 func TestEventsContainerLifecycle(t *testing.T) {
-	t.Parallel()
+	// Not parallel: replaying --since/--until reads the daemon's last 256
+	// events, which the rest of the suite running alongside could overrun.
 	bothCLIs(t, func(t *testing.T, c cli) {
 		name := container(t)
 		t0 := unixNow()
@@ -80,7 +81,8 @@ func TestEventsContainerLifecycle(t *testing.T) {
 }
 
 func TestEventsFilterEventTypeAndLabel(t *testing.T) {
-	t.Parallel()
+	// Not parallel: replaying --since/--until reads the daemon's last 256
+	// events, which the rest of the suite running alongside could overrun.
 	bothCLIs(t, func(t *testing.T, c cli) {
 		tok := uniqueName(t)
 		a, b := container(t), container(t)
@@ -98,7 +100,8 @@ func TestEventsFilterEventTypeAndLabel(t *testing.T) {
 }
 
 func TestEventsImageTagUntag(t *testing.T) {
-	t.Parallel()
+	// Not parallel: replaying --since/--until reads the daemon's last 256
+	// events, which the rest of the suite running alongside could overrun.
 	bothCLIs(t, func(t *testing.T, c cli) {
 		ref := uniqueName(t) + ":v1"
 		id := strings.TrimSpace(c.mustRun(t, "image", "inspect", "-f", "{{.ID}}", "busybox"))
@@ -118,7 +121,8 @@ func TestEventsImageTagUntag(t *testing.T) {
 }
 
 func TestEventsExec(t *testing.T) {
-	t.Parallel()
+	// Not parallel: replaying --since/--until reads the daemon's last 256
+	// events, which the rest of the suite running alongside could overrun.
 	bothCLIs(t, func(t *testing.T, c cli) {
 		name, _ := runDetached(t, c, "busybox", "sleep", "1000")
 		t0 := unixNow()
@@ -255,7 +259,8 @@ func TestEventsEndWithDaemon(t *testing.T) {
 // A restart policy's restart is die then start, without a restart event;
 // docker restart sends one.
 func TestEventsRestarts(t *testing.T) {
-	t.Parallel()
+	// Not parallel: replaying --since/--until reads the daemon's last 256
+	// events, which the rest of the suite running alongside could overrun.
 	bothCLIs(t, func(t *testing.T, c cli) {
 		name := container(t)
 		t0 := unixNow()
