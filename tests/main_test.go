@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -347,6 +348,15 @@ type result struct {
 }
 
 func runCmd(bin string, env []string, stdin []byte, args ...string) result {
+	var in io.Reader
+	if stdin != nil {
+		in = bytes.NewReader(stdin)
+	}
+	return runCmdFrom(bin, env, in, args...)
+}
+
+// runCmdFrom is runCmd with stdin read from r (nil: none).
+func runCmdFrom(bin string, env []string, stdin io.Reader, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -354,7 +364,7 @@ func runCmd(bin string, env []string, stdin []byte, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
+		cmd.Stdin = stdin
 	}
 	err := cmd.Run()
 	r := result{stdout: stdout.String(), stderr: stderr.String()}

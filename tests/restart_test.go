@@ -222,9 +222,7 @@ func TestRestartUpdate(t *testing.T) {
 // docker update's resource flags are refused by name: the engine does not
 // apply limits yet, and must not pretend to.
 func TestRestartUpdateRefusesResources(t *testing.T) {
-	if suite.docker == "" {
-		t.Skip("docker CLI not installed")
-	}
+	requireDocker(t)
 	name, _ := runDetached(t, dockerCLI, "busybox", "sleep", "1000")
 	_, stderr, code := docker(t, "update", "--memory", "64m", name)
 	if code == 0 || !strings.Contains(stderr, "warren does not apply resource limits yet (Memory") {

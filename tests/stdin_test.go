@@ -2,12 +2,9 @@ package tests
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -57,30 +54,12 @@ func (s stdinCase) reader() io.Reader {
 // runPiped runs the CLI with stdin from r, as `producer | cli args`.
 func runPiped(t *testing.T, c cli, stdin io.Reader, args ...string) result {
 	t.Helper()
-	if c.name == "docker" && suite.docker == "" {
-		t.Skip("docker CLI not installed")
-	}
 	bin := suite.bin
 	if c.name == "docker" {
+		requireDocker(t)
 		bin = suite.docker
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = suite.env
-	var stdout, stderr bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exit) && exit.ExitCode() >= 0:
-		r.code = exit.ExitCode()
-	default:
-		r.code = -1
-		r.stderr += fmt.Sprintf("\n[e2e: %s %v: %v]", bin, args, err)
-	}
+	r := runCmdFrom(bin, suite.env, stdin, args...)
 	t.Logf("$ … | %s %s → %d", c.name, strings.Join(args, " "), r.code)
 	return r
 }
